@@ -1,0 +1,84 @@
+"""`conference-controller` command line: run | sim | config."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from controller.config import ConfigError, load_settings
+    from controller.logs import setup_logging
+
+    try:
+        settings = load_settings(args.config)
+        settings.validate_security()
+    except ConfigError as exc:
+        print(f"conference-controller: configuration error: {exc}", file=sys.stderr)
+        return 2
+    setup_logging(settings.log.level)
+    from controller.service import run_forever
+
+    return run_forever(settings)
+
+
+def _cmd_config(args: argparse.Namespace) -> int:
+    from controller.config import ConfigError, describe_settings, load_settings
+
+    if args.markdown:
+        print("| INI setting | environment variable | default | meaning |")
+        print("|---|---|---|---|")
+        for key, env, default, doc in describe_settings():
+            print(f"| `{key}` | `{env}` | `{default}` | {doc} |")
+        return 0
+    try:
+        settings = load_settings(args.config)
+        settings.validate_security()
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    print("configuration is valid")
+    for section in settings.__dataclass_fields__:
+        print(f"[{section}]")
+        values = getattr(settings, section)
+        for name, f in values.__dataclass_fields__.items():
+            value = getattr(values, name)
+            shown = "<hidden>" if f.metadata.get("secret") and value else value
+            print(f"{name} = {dict(shown) if hasattr(shown, 'keys') else shown}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="conference-controller",
+        description="Plivo-style conferences on your own FreeSWITCH.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the controller against a FreeSWITCH")
+    run.add_argument("--config", help="INI file (default: $CC_CONFIG)")
+    run.set_defaults(func=_cmd_run)
+
+    config = sub.add_parser("config", help="check the configuration, or print its table")
+    config.add_argument("--config", help="INI file (default: $CC_CONFIG)")
+    config.add_argument("--markdown", action="store_true", help="print the settings table")
+    config.set_defaults(func=_cmd_config)
+
+    sim = sub.add_parser("sim", help="the FreeSWITCH simulator (no FreeSWITCH needed)")
+    from controller.sim.cli import add_sim_arguments
+
+    add_sim_arguments(sim)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    # gevent must patch the stdlib before anything opens a socket.
+    from gevent import monkey
+
+    monkey.patch_all()
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

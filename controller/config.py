@@ -1,0 +1,375 @@
+"""Settings: an INI file, overridden by environment variables, validated at start-up.
+
+Every setting lives in a section of the INI file and can be overridden by the
+environment variable ``CC_<SECTION>_<NAME>`` (upper case), e.g.
+``CC_FREESWITCH_ESL_PASSWORD``. A bad value stops start-up with a message that
+names the setting, where it came from and the form it accepts.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from types import MappingProxyType
+from typing import Any
+from urllib.parse import urlsplit
+
+ENV_PREFIX = "CC_"
+CONFIG_FILE_ENV = "CC_CONFIG"
+
+
+class ConfigError(ValueError):
+    """A setting has a value we cannot use."""
+
+
+# ---------------------------------------------------------------- value parsers
+# Each parser takes the raw string and returns the typed value or raises
+# ValueError with the accepted form (the caller adds the setting's name).
+
+
+def _int_range(lo: int, hi: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            raise ValueError(f"must be an integer {lo}-{hi}") from None
+        if not lo <= value <= hi:
+            raise ValueError(f"must be an integer {lo}-{hi}")
+        return value
+
+    return parse
+
+
+def _float_range(lo: float, hi: float) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        try:
+            value = float(raw.strip())
+        except ValueError:
+            raise ValueError(f"must be a number {lo:g}-{hi:g}") from None
+        if not lo <= value <= hi:
+            raise ValueError(f"must be a number {lo:g}-{hi:g}")
+        return value
+
+    return parse
+
+
+def _bool(raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in ("true", "yes", "1", "on"):
+        return True
+    if lowered in ("false", "no", "0", "off"):
+        return False
+    raise ValueError("must be true or false")
+
+
+def _text(raw: str) -> str:
+    return raw.strip()
+
+
+def _nonempty(raw: str) -> str:
+    if not raw.strip():
+        raise ValueError("must not be empty")
+    return raw.strip()
+
+
+def _http_url(optional: bool) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = raw.strip()
+        if not value and optional:
+            return ""
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an absolute http:// or https:// URL")
+        return value
+
+    return parse
+
+
+def _choice(*allowed: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = raw.strip()
+        if value.upper() in allowed:
+            return value.upper()
+        if value.lower() in allowed:
+            return value.lower()
+        raise ValueError("must be one of " + ", ".join(allowed))
+
+    return parse
+
+
+def _room_prefix(raw: str) -> str:
+    value = raw.strip()
+    if value and not all(c.isalnum() or c in "-_." for c in value):
+        raise ValueError("may contain only letters, digits and -_.")
+    if len(value) > 40:
+        raise ValueError("must be at most 40 characters")
+    return value
+
+
+def _number_map(raw: str) -> Mapping[str, str]:
+    """``1000=http://a/answer, 2000=http://b/answer`` -> {number: url} (read-only)."""
+    result: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in raw.replace("\n", ",").split(","))):
+        number, sep, url = item.partition("=")
+        if not sep or not number.strip():
+            raise ValueError("must be a comma list of <number>=<url>")
+        result[number.strip()] = _http_url(optional=False)(url)
+    return MappingProxyType(result)
+
+
+# ---------------------------------------------------------------- settings
+
+
+def _setting(
+    default: str, parse: Callable[[str], Any], doc: str, secret: bool = False
+) -> Any:
+    parse(default)  # a bad built-in default is a bug: fail at import
+    return field(
+        default_factory=lambda: parse(default),
+        metadata={"raw_default": default, "parse": parse, "doc": doc, "secret": secret},
+    )
+
+
+@dataclass(frozen=True)
+class FreeswitchSettings:
+    esl_host: str = _setting("127.0.0.1", _nonempty, "FreeSWITCH inbound Event Socket host")
+    esl_port: int = _setting("8021", _int_range(1, 65535), "FreeSWITCH inbound Event Socket port")
+    esl_password: str = _setting(
+        "ClueCon", _nonempty, "Event Socket password (event_socket.conf.xml)", secret=True
+    )
+    command_timeout: float = _setting(
+        "5", _float_range(0.1, 300), "seconds to wait for any ESL command reply"
+    )
+    heartbeat_timeout: float = _setting(
+        "60", _float_range(5, 3600),
+        "seconds without any event (FreeSWITCH sends HEARTBEAT every 20 s) before the "
+        "inbound connection is treated as dead",
+    )
+    conference_profile: str = _setting(
+        "default", _nonempty, "mod_conference profile every room is created in"
+    )
+    room_prefix: str = _setting(
+        "", _room_prefix, "prefix added to FreeSWITCH room names (scopes tenants sharing one FS)"
+    )
+
+
+@dataclass(frozen=True)
+class OutboundSettings:
+    listen_host: str = _setting(
+        "0.0.0.0", _nonempty, "address FreeSWITCH's `socket` app connects to"
+    )
+    listen_port: int = _setting("8084", _int_range(1, 65535), "outbound Event Socket port")
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    listen_host: str = _setting("0.0.0.0", _nonempty, "REST API / health / recordings address")
+    listen_port: int = _setting("8000", _int_range(1, 65535), "REST API / health port")
+    public_base_url: str = _setting(
+        "http://127.0.0.1:8000", _http_url(optional=False),
+        "how applications reach this controller's HTTP (RecordUrl is built from it)",
+    )
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    answer_url: str = _setting(
+        "", _http_url(optional=True), "default answer URL fetched for every call"
+    )
+    answer_method: str = _setting("POST", _choice("GET", "POST"), "method for the answer URL")
+    number_answer_urls: Mapping[str, str] = _setting(
+        "", _number_map, "per dialed number answer URLs: `1000=http://.../a, 2000=http://.../b`"
+    )
+    hangup_url: str = _setting(
+        "", _http_url(optional=True), "URL notified when a call ends (with HangupCause)"
+    )
+    hangup_method: str = _setting("POST", _choice("GET", "POST"), "method for the hangup URL")
+    error_sound: str = _setting(
+        "tone_stream://%(500,500,480,620);loops=3", _text,
+        "played to the caller when the application's XML cannot be used (empty: hang up at once)",
+    )
+    xml_max_bytes: int = _setting(
+        "1048576", _int_range(1024, 64 * 1024 * 1024), "largest XML document accepted"
+    )
+    xml_max_depth: int = _setting("32", _int_range(3, 1000), "deepest XML nesting accepted")
+
+
+@dataclass(frozen=True)
+class RecordingSettings:
+    directory: str = _setting(
+        "./var/recordings", _nonempty,
+        "where FreeSWITCH writes recordings (a path FreeSWITCH sees; the controller must "
+        "see the same files to serve them)",
+    )
+    local_directory: str = _setting(
+        "", _text, "where the controller reads those files if mounted elsewhere (default: directory)"
+    )
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    connect_timeout: float = _setting("3", _float_range(0.1, 60), "seconds to connect")
+    read_timeout: float = _setting("10", _float_range(0.1, 300), "seconds to wait for a reply")
+    retries: int = _setting("3", _int_range(0, 20), "retries for connection errors and 5xx")
+    backoff: float = _setting("0.5", _float_range(0, 60), "first retry delay, doubled each time")
+    pool_size: int = _setting("100", _int_range(1, 10000), "HTTP connections kept per host")
+    signing_secret: str = _setting(
+        "", _text, "HMAC-SHA256 secret for the X-Conference-Signature header", secret=True
+    )
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    username: str = _setting("", _text, "REST API basic-auth user")
+    password: str = _setting("", _text, "REST API basic-auth password", secret=True)
+    token: str = _setting("", _text, "REST API bearer token", secret=True)
+    allow_unauthenticated: bool = _setting(
+        "false", _bool, "local development only: serve the REST API without credentials"
+    )
+    idempotency_ttl: float = _setting(
+        "86400", _float_range(1, 7 * 86400), "seconds an Idempotency-Key is remembered"
+    )
+
+
+@dataclass(frozen=True)
+class TranscriptionSettings:
+    engine: str = _setting(
+        "", _text, "transcriber as `module:callable`; empty means none (callbacks carry an error)"
+    )
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    level: str = _setting(
+        "INFO", _choice("DEBUG", "INFO", "WARNING", "ERROR"), "log level (JSON lines on stderr)"
+    )
+
+
+@dataclass(frozen=True)
+class Settings:
+    freeswitch: FreeswitchSettings = field(default_factory=FreeswitchSettings)
+    outbound: OutboundSettings = field(default_factory=OutboundSettings)
+    http: HttpSettings = field(default_factory=HttpSettings)
+    app: AppSettings = field(default_factory=AppSettings)
+    recordings: RecordingSettings = field(default_factory=RecordingSettings)
+    webhooks: WebhookSettings = field(default_factory=WebhookSettings)
+    api: ApiSettings = field(default_factory=ApiSettings)
+    transcription: TranscriptionSettings = field(default_factory=TranscriptionSettings)
+    log: LogSettings = field(default_factory=LogSettings)
+
+    @property
+    def recordings_local_directory(self) -> str:
+        return self.recordings.local_directory or self.recordings.directory
+
+    def validate_security(self) -> None:
+        """The REST API never runs open by accident."""
+        api = self.api
+        has_basic = bool(api.username and api.password)
+        if bool(api.username) != bool(api.password):
+            raise ConfigError(
+                "api.username and api.password (CC_API_USERNAME, CC_API_PASSWORD) "
+                "must be set together"
+            )
+        if not (has_basic or api.token or api.allow_unauthenticated):
+            raise ConfigError(
+                "the REST API needs credentials: set api.token (CC_API_TOKEN) or "
+                "api.username + api.password, or api.allow_unauthenticated=true "
+                "(CC_API_ALLOW_UNAUTHENTICATED) for local development"
+            )
+
+
+_SECTION_TYPES = {
+    "freeswitch": FreeswitchSettings,
+    "outbound": OutboundSettings,
+    "http": HttpSettings,
+    "app": AppSettings,
+    "recordings": RecordingSettings,
+    "webhooks": WebhookSettings,
+    "api": ApiSettings,
+    "transcription": TranscriptionSettings,
+    "log": LogSettings,
+}
+
+
+def env_name(section: str, name: str) -> str:
+    return f"{ENV_PREFIX}{section}_{name}".upper()
+
+
+def describe_settings() -> list[tuple[str, str, str, str]]:
+    """(ini key, env var, default, description) for every setting: the README table."""
+    rows = []
+    for section, cls in _SECTION_TYPES.items():
+        for f in fields(cls):
+            rows.append(
+                (f"[{section}] {f.name}", env_name(section, f.name),
+                 f.metadata["raw_default"], f.metadata["doc"])
+            )
+    return rows
+
+
+def load_settings(
+    path: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Mapping[str, str]] | None = None,
+) -> Settings:
+    """Read the INI file (if any), then the environment, then explicit overrides.
+
+    ``path`` defaults to ``$CC_CONFIG``. Unknown sections or keys in the file are
+    errors: a typo must not silently fall back to a default.
+    """
+    environ = os.environ if environ is None else environ
+    path = path or environ.get(CONFIG_FILE_ENV) or None
+    raw: dict[str, dict[str, tuple[str, str]]] = {s: {} for s in _SECTION_TYPES}
+
+    if path:
+        parser = configparser.ConfigParser(interpolation=None)
+        try:
+            with open(path, encoding="utf-8") as handle:
+                parser.read_file(handle)
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+        except configparser.Error as exc:
+            raise ConfigError(f"config file {path} is not valid INI: {exc}") from None
+        for section in parser.sections():
+            if section not in _SECTION_TYPES:
+                raise ConfigError(
+                    f"{path}: unknown section [{section}]; known: "
+                    + ", ".join(_SECTION_TYPES)
+                )
+            known = {f.name for f in fields(_SECTION_TYPES[section])}
+            for key, value in parser.items(section):
+                if key not in known:
+                    raise ConfigError(
+                        f"{path}: unknown setting [{section}] {key}; known: "
+                        + ", ".join(sorted(known))
+                    )
+                raw[section][key] = (value, f"{path} [{section}] {key}")
+
+    for section, cls in _SECTION_TYPES.items():
+        for f in fields(cls):
+            name = env_name(section, f.name)
+            if name in environ:
+                raw[section][f.name] = (environ[name], f"environment {name}")
+
+    for section, values in (overrides or {}).items():
+        for key, value in values.items():
+            raw[section][key] = (str(value), f"override {section}.{key}")
+
+    sections: dict[str, Any] = {}
+    for section, cls in _SECTION_TYPES.items():
+        kwargs = {}
+        for f in fields(cls):
+            if f.name not in raw[section]:
+                continue
+            value, origin = raw[section][f.name]
+            try:
+                kwargs[f.name] = f.metadata["parse"](value)
+            except ValueError as exc:
+                shown = "<hidden>" if f.metadata["secret"] else repr(value)
+                raise ConfigError(
+                    f"{section}.{f.name} ({origin}) = {shown}: {exc}"
+                ) from None
+        sections[section] = cls(**kwargs)
+    return Settings(**sections)

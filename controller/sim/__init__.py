@@ -1,0 +1,1 @@
+"""FreeSWITCH simulator (wire-level Event Socket + mod_conference model)."""
