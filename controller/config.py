@@ -204,7 +204,8 @@ class RecordingSettings:
         "see the same files to serve them)",
     )
     local_directory: str = _setting(
-        "", _text, "where the controller reads those files if mounted elsewhere (default: directory)"
+        "", _text,
+        "where the controller reads those files if mounted elsewhere (default: directory)",
     )
 
 

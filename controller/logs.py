@@ -16,8 +16,10 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+# The default is never mutated: every change sets a new dict.
+_EMPTY: dict[str, Any] = {}
 _context: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar(
-    "log_context", default={}
+    "log_context", default=_EMPTY  # noqa: B039
 )
 
 # Attributes every LogRecord has; anything else passed via `extra=` is emitted.

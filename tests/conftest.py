@@ -19,3 +19,8 @@ def captures_dir() -> Path:
 
 def real_freeswitch_configured() -> bool:
     return bool(os.environ.get("FS_ESL_HOST"))
+
+# Test helpers live beside the tests (capture_file, esl/fakefs); make them importable.
+import sys  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).parent))

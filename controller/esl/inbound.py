@@ -1,0 +1,312 @@
+"""The shared inbound Event Socket connection: reconnecting, time-limited, fanned out.
+
+One supervisor greenlet owns the connection. It builds a fresh greenswitch
+object for every attempt (a used one hangs in ``connect()``), backs off with
+jitter between attempts, resubscribes, then runs the reconnect hooks so
+consumers can resync their state (e.g. rooms from ``conference json_list``).
+It watches the reader greenlet and the time since the last frame: FreeSWITCH
+sends HEARTBEAT every 20 s, so a silent socket is a dead socket.
+
+Events are fanned out to per-consumer queues. The dispatch handler only
+enqueues, so a slow consumer delays nobody but itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+import uuid
+from collections.abc import Callable, Iterable
+
+import gevent
+import gevent.event
+import gevent.queue
+from greenswitch import esl as gs
+
+from controller.esl.errors import (
+    EslAuthError,
+    EslCommandError,
+    EslConnectionLost,
+    EslError,
+    EslNotConnected,
+    EslTimeout,
+)
+from controller.esl.frames import Event
+from controller.esl.protocol import SafeInboundESL
+
+log = logging.getLogger(__name__)
+
+ALL = "ALL"
+# Always subscribed: liveness and bgapi results.
+_BASE_EVENTS = ("HEARTBEAT", "BACKGROUND_JOB")
+
+
+class EventQueue:
+    """One consumer's events, in arrival order. Unbounded: nothing is dropped."""
+
+    def __init__(self, name: str, keys: frozenset[str]):
+        self.name = name
+        self.keys = keys
+        self._queue: gevent.queue.Queue = gevent.queue.Queue()
+        self.delivered = 0
+
+    def put(self, event: Event) -> None:
+        self.delivered += 1
+        self._queue.put_nowait(event)
+
+    def get(self, timeout: float | None = None) -> Event | None:
+        """The next event, or None after ``timeout`` seconds."""
+        try:
+            return self._queue.get(timeout=timeout)
+        except gevent.queue.Empty:
+            return None
+
+    def __len__(self) -> int:
+        return self._queue.qsize()
+
+
+def subscription_command(keys: Iterable[str], event_format: str = "plain") -> str:
+    """``event plain A B CUSTOM x::y``: every word after CUSTOM is a subclass, so plain first."""
+    plain, custom = [], []
+    for key in sorted(set(keys)):
+        (custom if "::" in key else plain).append(key)
+    words = ["event", event_format, *plain]
+    if custom:
+        words += ["CUSTOM", *custom]
+    return " ".join(words)
+
+
+class InboundClient:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        password: str,
+        *,
+        command_timeout: float = 5.0,
+        connect_timeout: float = 5.0,
+        heartbeat_timeout: float = 60.0,
+        backoff_initial: float = 0.5,
+        backoff_max: float = 30.0,
+        event_format: str = "plain",
+    ):
+        self.host, self.port, self.password = host, port, password
+        self.command_timeout = command_timeout
+        self.connect_timeout = connect_timeout
+        self.heartbeat_timeout = heartbeat_timeout
+        self.backoff_initial = backoff_initial
+        self.backoff_max = backoff_max
+        self.event_format = event_format
+
+        self._conn: SafeInboundESL | None = None
+        self._connected = gevent.event.Event()
+        self._running = False
+        self._supervisor: gevent.Greenlet | None = None
+        self._consumers: list[EventQueue] = []
+        self._by_key: dict[str, list[EventQueue]] = {}
+        self._catch_all: list[EventQueue] = []
+        self._jobs: dict[str, gevent.event.AsyncResult] = {}
+        self._hooks: list[Callable[[], None]] = []
+        self.connections_made = 0
+        self.last_error = ""
+
+    # ------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        if self._supervisor is None:
+            self._running = True
+            self._supervisor = gevent.spawn(self._supervise)
+
+    def stop(self) -> None:
+        self._running = False
+        conn = self._conn
+        if conn is not None:
+            conn.shutdown(say_exit=True, timeout=1.0)
+        if self._supervisor is not None:
+            self._supervisor.kill(block=True, timeout=5)
+            self._supervisor = None
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    def wait_connected(self, timeout: float | None = None) -> bool:
+        return self._connected.wait(timeout)
+
+    def on_connect(self, hook: Callable[[], None]) -> None:
+        """Run ``hook`` (in its own greenlet) after every connect and resubscribe."""
+        self._hooks.append(hook)
+        if self.connected:
+            gevent.spawn(self._run_hook, hook)
+
+    # ------------------------------------------------------------ events
+    def subscribe(self, name: str, events: Iterable[str]) -> EventQueue:
+        """A queue receiving the named events (``CHANNEL_HANGUP``, ``conference::maintenance``,
+        or ``ALL``). Subscribing while connected extends FreeSWITCH's subscription at once."""
+        keys = frozenset(events)
+        consumer = EventQueue(name, keys)
+        self._consumers.append(consumer)
+        if ALL in keys:
+            self._catch_all.append(consumer)
+        for key in keys - {ALL}:
+            self._by_key.setdefault(key, []).append(consumer)
+        conn = self._conn
+        if conn is not None and self.connected:
+            gevent.spawn(self._send_subscription, conn)
+        return consumer
+
+    def unsubscribe(self, consumer: EventQueue) -> None:
+        if consumer in self._consumers:
+            self._consumers.remove(consumer)
+        if consumer in self._catch_all:
+            self._catch_all.remove(consumer)
+        for queues in self._by_key.values():
+            if consumer in queues:
+                queues.remove(consumer)
+
+    def _wanted_keys(self) -> set[str]:
+        if self._catch_all:
+            return {ALL}
+        return {*_BASE_EVENTS, *(k for k, qs in self._by_key.items() if qs)}
+
+    def _dispatch(self, event: Event) -> None:
+        """greenswitch handler: route only, never block."""
+        if event.name == "BACKGROUND_JOB":
+            job = self._jobs.get(event.headers.get("Job-UUID", ""))
+            if job is not None:
+                job.set(event.body)
+        for consumer in self._by_key.get(event.key, ()):
+            consumer.put(event)
+        for consumer in self._catch_all:
+            consumer.put(event)
+
+    # ------------------------------------------------------------ commands
+    def _live(self) -> SafeInboundESL:
+        conn = self._conn
+        if conn is None or not conn.connected:
+            raise EslNotConnected(self.last_error or "FreeSWITCH is not connected")
+        return conn
+
+    def command(self, line: str, timeout: float | None = None) -> str:
+        """A plain command; returns its Reply-Text."""
+        _single_line(line)
+        reply = self._live().send(line, timeout=timeout or self.command_timeout)
+        return reply.headers.get("Reply-Text", "")
+
+    def api(self, command: str, timeout: float | None = None) -> str:
+        """``api <command>``: the body FreeSWITCH returns (errors are text, as in FreeSWITCH)."""
+        _single_line(command)
+        reply = self._live().send(f"api {command}", timeout=timeout or self.command_timeout)
+        return reply.body
+
+    def bgapi(self, command: str, timeout: float | None = None) -> str:
+        """``bgapi <command>``: waits for the BACKGROUND_JOB with our Job-UUID; returns its body."""
+        _single_line(command)
+        job_uuid = str(uuid.uuid4())
+        result: gevent.event.AsyncResult = gevent.event.AsyncResult()
+        self._jobs[job_uuid] = result
+        try:
+            reply = self._live().send(
+                f"bgapi {command}\nJob-UUID: {job_uuid}", timeout=self.command_timeout
+            )
+            text = reply.headers.get("Reply-Text", "")
+            if not text.startswith("+OK"):
+                raise EslCommandError(f"bgapi {command}", text)
+            try:
+                return result.get(timeout=timeout or self.command_timeout)
+            except gevent.Timeout:
+                raise EslTimeout(f"bgapi {command!r}: no BACKGROUND_JOB within timeout") from None
+        finally:
+            self._jobs.pop(job_uuid, None)
+
+    # ------------------------------------------------------------ supervisor
+    def _backoff(self, attempt: int) -> float:
+        delay = min(self.backoff_max, self.backoff_initial * (2 ** min(attempt, 16)))
+        return delay * random.uniform(0.5, 1.5)
+
+    def _send_subscription(self, conn: SafeInboundESL) -> None:
+        line = subscription_command(self._wanted_keys(), self.event_format)
+        try:
+            reply = conn.send(line, timeout=self.command_timeout)
+        except EslError as exc:
+            log.warning("esl: subscription failed: %s", exc)
+            conn.abort(f"subscription failed: {exc}")
+            return
+        text = reply.headers.get("Reply-Text", "")
+        if not text.startswith("+OK"):
+            log.error("esl: FreeSWITCH refused %r: %s", line, text)
+
+    def _run_hook(self, hook: Callable[[], None]) -> None:
+        try:
+            hook()
+        except Exception:
+            log.exception("esl: reconnect hook %s failed", getattr(hook, "__name__", hook))
+
+    def _connect_once(self) -> SafeInboundESL:
+        conn = SafeInboundESL(self.host, self.port, self.password, timeout=self.connect_timeout)
+        try:
+            no_greeting = EslTimeout("no greeting from FreeSWITCH")
+            with gevent.Timeout(self.connect_timeout * 2, no_greeting):
+                conn.connect()
+            if not conn.connected:
+                raise EslConnectionLost(conn.close_reason or "closed during connect")
+        except BaseException:
+            conn.shutdown(say_exit=False, timeout=0.5)
+            raise
+        conn.register_handle("*", self._dispatch)
+        return conn
+
+    def _supervise(self) -> None:
+        attempt = 0
+        while self._running:
+            conn = None
+            try:
+                conn = self._connect_once()
+                self._send_subscription(conn)
+                if not conn.connected:
+                    raise EslConnectionLost(conn.close_reason)
+                self._conn = conn
+                self.connections_made += 1
+                self.last_error = ""
+                attempt = 0
+                self._connected.set()
+                log.info("esl: connected to FreeSWITCH %s:%s", self.host, self.port)
+                for hook in list(self._hooks):
+                    gevent.spawn(self._run_hook, hook)
+                self._watch(conn)
+                self.last_error = conn.close_reason or "connection lost"
+                log.warning("esl: connection to FreeSWITCH lost: %s", self.last_error)
+            except EslAuthError as exc:
+                self.last_error = str(exc)
+                log.error("esl: %s (check freeswitch.esl_password)", exc)
+            except (OSError, EslError, gs.NotConnectedError, gevent.Timeout) as exc:
+                self.last_error = f"cannot connect to {self.host}:{self.port}: {exc}"
+                log.warning("esl: %s", self.last_error)
+            finally:
+                self._connected.clear()
+                self._conn = None
+                if conn is not None:
+                    conn.shutdown(say_exit=False, timeout=0.5)
+                for job in list(self._jobs.values()):
+                    if not job.ready():
+                        job.set_exception(EslConnectionLost(self.last_error))
+            if self._running:
+                gevent.sleep(self._backoff(attempt))
+                attempt += 1
+
+    def _watch(self, conn: SafeInboundESL) -> None:
+        """Return when the connection is dead: reader gone, closed, or silent too long."""
+        reader = conn._receive_events_greenlet
+        while self._running:
+            if reader is None or reader.dead or not conn.connected:
+                return
+            silent = time.monotonic() - conn.last_frame_at
+            if silent > self.heartbeat_timeout:
+                conn.abort(f"no frame from FreeSWITCH for {silent:.0f} s (HEARTBEAT missing)")
+                return
+            reader.join(timeout=min(1.0, self.heartbeat_timeout / 4))
+
+
+def _single_line(text: str) -> None:
+    if "\n" in text or "\r" in text:
+        raise ValueError(f"an Event Socket command must be one line: {text!r}")

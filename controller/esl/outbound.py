@@ -1,0 +1,252 @@
+"""Outbound Event Socket: FreeSWITCH's `socket` app connects to us, one TCP connection per call.
+
+``gevent.server.StreamServer`` accepts (greenswitch's ``listen()`` polls
+``accept()`` every 100 ms and calls ``sys.exit()`` when it cannot bind), and
+each accepted socket is wrapped in greenswitch's ``OutboundSession`` (with the
+safe reader) inside one ``OutboundSession`` of ours, handed to the call handler
+in its own greenlet. The session is closed on every path out of the handler.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import gevent
+import gevent.event
+import gevent.queue
+from gevent.server import StreamServer
+
+from controller.esl.errors import CallerGone, EslCommandError, EslError, EslTimeout
+from controller.esl.frames import Event, encode_command
+from controller.esl.protocol import CLOSED, SafeOutboundSession
+
+log = logging.getLogger(__name__)
+
+# Inline header values longer than this go in a body (FreeSWITCH's own limit on
+# a header line is generous, but a body is the documented way for long args).
+_MAX_INLINE_ARG = 1024
+
+
+class Execution:
+    """A running dialplan application, identified by the event-uuid we gave it."""
+
+    def __init__(self, session: OutboundSession, app: str, app_uuid: str):
+        self.session = session
+        self.app = app
+        self.app_uuid = app_uuid
+        self._done: gevent.event.AsyncResult = gevent.event.AsyncResult()
+
+    @property
+    def done(self) -> bool:
+        return self._done.ready()
+
+    def wait(self, timeout: float | None = None) -> Event:
+        """The CHANNEL_EXECUTE_COMPLETE event; CallerGone if the call went first."""
+        try:
+            return self._done.get(timeout=timeout)
+        except gevent.Timeout:
+            raise EslTimeout(f"{self.app} did not complete within {timeout} s") from None
+
+
+class OutboundSession:
+    """One call's outbound socket: connect, subscribe, execute apps, hang up, close."""
+
+    def __init__(self, sock: Any, address: Any, command_timeout: float = 5.0):
+        self.address = address
+        self.command_timeout = command_timeout
+        self.channel: dict[str, str] = {}
+        self.events: gevent.queue.Queue = gevent.queue.Queue()
+        self.hungup = gevent.event.Event()
+        self.ended = gevent.event.Event()  # no more events will come
+        self.hangup_cause = ""
+        self._executions: dict[str, Execution] = {}
+        self._esl = SafeOutboundSession(address, sock)
+        self._esl.register_handle("*", self._on_event)
+        self._esl.register_handle("DISCONNECT", self._on_disconnect)
+
+    # ------------------------------------------------------------ properties
+    @property
+    def uuid(self) -> str:
+        return self.channel.get("Unique-ID", "")
+
+    @property
+    def lingering(self) -> bool:
+        return self._esl._lingering
+
+    @property
+    def socket_open(self) -> bool:
+        return self._esl.connected
+
+    # ------------------------------------------------------------ events
+    def _on_event(self, event: Event) -> None:
+        name = event.name
+        if name == "CHANNEL_EXECUTE_COMPLETE":
+            execution = self._executions.pop(event.headers.get("Application-UUID", ""), None)
+            if execution is not None:
+                execution._done.set(event)
+        elif name in ("CHANNEL_HANGUP", "CHANNEL_HANGUP_COMPLETE"):
+            self.hangup_cause = event.headers.get("Hangup-Cause", self.hangup_cause)
+            self.hungup.set()
+        self.events.put_nowait(event)
+
+    def _on_disconnect(self, event: Event) -> None:
+        disposition = event.headers.get("Content-Disposition", "")
+        # After the linger notice FreeSWITCH has flushed the channel's events; after
+        # disconnect or close nothing more comes. Either way nobody else will answer.
+        if disposition in ("linger", "disconnect", CLOSED):
+            self.hungup.set()
+            self._fail_executions()
+            self.ended.set()
+        self.events.put_nowait(event)
+
+    def _fail_executions(self) -> None:
+        pending, self._executions = self._executions, {}
+        for execution in pending.values():
+            gone = CallerGone(f"call ended before {execution.app} completed")
+            execution._done.set_exception(gone)
+
+    # ------------------------------------------------------------ commands
+    def command(self, line: str, headers: list[tuple[str, str]] = (), body: str = "",
+                timeout: float | None = None) -> Event:
+        """Send a command; CallerGone if the socket is closed."""
+        if not self._esl.connected:
+            raise CallerGone(self._esl.close_reason or "socket closed")
+        raw = encode_command(line, headers, body)
+        try:
+            return self._esl.send_raw(raw, timeout or self.command_timeout)
+        except EslTimeout:
+            raise
+        except EslError as exc:
+            raise CallerGone(str(exc)) from None
+
+    def _expect_ok(self, line: str, headers: list[tuple[str, str]] = (), body: str = "") -> str:
+        reply = self.command(line, headers, body)
+        text = reply.headers.get("Reply-Text", "")
+        if not text.startswith("+OK"):
+            raise EslCommandError(line, text)
+        return text
+
+    def connect(self) -> dict[str, str]:
+        """The first command: FreeSWITCH answers with the channel's data."""
+        reply = self.command("connect")
+        self.channel = dict(reply.headers)
+        if not self.uuid:
+            raise EslCommandError("connect", "reply without Unique-ID")
+        return self.channel
+
+    def myevents(self) -> None:
+        self._expect_ok("myevents")
+
+    def linger(self, seconds: int | None = None) -> None:
+        self._expect_ok("linger" if seconds is None else f"linger {int(seconds)}")
+
+    def subscribe(self, *keys: str) -> None:
+        from controller.esl.inbound import subscription_command
+
+        self._expect_ok(subscription_command(keys))
+
+    def divert_events(self, on: bool = True) -> None:
+        self._expect_ok(f"divert_events {'on' if on else 'off'}")
+
+    def api(self, command: str, timeout: float | None = None) -> str:
+        return self.command(f"api {command}", timeout=timeout).body
+
+    def execute(self, app: str, arg: str = "", *, timeout: float | None = None) -> Event:
+        """Run an app and wait for its CHANNEL_EXECUTE_COMPLETE."""
+        return self.start(app, arg).wait(timeout)
+
+    def start(self, app: str, arg: str = "", *, event_lock: bool = False) -> Execution:
+        """sendmsg execute without waiting; the Execution completes with the app.
+
+        The event-uuid we send comes back as Application-UUID on CHANNEL_EXECUTE_COMPLETE,
+        so completions are matched exactly, whatever app runs twice or nested.
+        ``event_lock`` keeps later queued messages waiting until this app returns
+        (needed for ``conference``, which would otherwise run them nested).
+        """
+        if self.hungup.is_set():
+            raise CallerGone(f"call is gone; cannot run {app}")
+        app_uuid = str(uuid.uuid4())
+        headers = [("call-command", "execute"), ("execute-app-name", app),
+                   ("event-uuid", app_uuid)]
+        if event_lock:
+            headers.append(("event-lock", "true"))
+        body = ""
+        if arg:
+            if len(arg) > _MAX_INLINE_ARG or "\n" in arg or "\r" in arg:
+                headers.append(("Content-Type", "text/plain"))
+                body = arg
+            else:
+                headers.append(("execute-app-arg", arg))
+        execution = Execution(self, app, app_uuid)
+        self._executions[app_uuid] = execution
+        try:
+            self._expect_ok("sendmsg", headers, body)
+        except BaseException:
+            self._executions.pop(app_uuid, None)
+            raise
+        return execution
+
+    def hangup(self, cause: str = "NORMAL_CLEARING") -> None:
+        if self.hungup.is_set():
+            return
+        self._expect_ok("sendmsg", [("call-command", "hangup"), ("hangup-cause", cause)])
+
+    # ------------------------------------------------------------ teardown
+    def close(self, timeout: float = 2.0) -> None:
+        """Release the socket: ``exit`` (FreeSWITCH ends the linger), then close."""
+        self._fail_executions()
+        self._esl.shutdown(say_exit=self._esl.connected, timeout=timeout)
+        self.ended.set()
+
+
+CallHandler = Callable[[OutboundSession], Any]
+
+
+class OutboundServer:
+    """Accepts FreeSWITCH's outbound sockets and runs ``handler(session)`` for each."""
+
+    def __init__(self, host: str, port: int, handler: CallHandler, *,
+                 command_timeout: float = 5.0, backlog: int = 1024):
+        self.handler = handler
+        self.command_timeout = command_timeout
+        self.sessions: set[OutboundSession] = set()
+        self.accepted = 0
+        self._server = StreamServer((host, port), self._handle, backlog=backlog)
+
+    def start(self) -> None:
+        """Bind and accept. Raises OSError naming the address when it cannot bind."""
+        try:
+            self._server.start()
+        except OSError as exc:
+            host, port = self._server.address[:2]
+            raise OSError(exc.errno, f"cannot listen for FreeSWITCH on {host}:{port}: "
+                                     f"{exc.strerror}") from None
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return self._server.address[:2]
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._server.stop(timeout=timeout)
+        for session in list(self.sessions):
+            session.close(timeout=0.5)
+
+    def _handle(self, sock: Any, address: Any) -> None:
+        self.accepted += 1
+        session = OutboundSession(sock, address, self.command_timeout)
+        self.sessions.add(session)
+        try:
+            self.handler(session)
+        except CallerGone as exc:
+            log.info("call ended while the controller was acting on it: %s", exc)
+        except Exception:
+            log.exception("call handler failed")
+        finally:
+            self.sessions.discard(session)
+            try:
+                session.close()
+            except Exception:
+                log.exception("closing the outbound session failed")

@@ -1,0 +1,278 @@
+"""greenswitch 0.0.19, with its reader, frame handler and send replaced.
+
+We keep greenswitch's connection objects: ``InboundESL`` (socket connect and
+``auth``), ``OutboundSession`` (wrapping an accepted socket), the handler
+registry and its ``process_events`` dispatch greenlet. We replace the three
+places where 0.0.19 breaks (DESIGN §5):
+
+* ``receive_events`` decoded whole header blocks and died on a frame without
+  Content-Type, leaving ``connected=True`` and every later ``send()`` hanging;
+  a truncated body followed by EOF made ``_read_socket`` spin forever without
+  yielding. Ours reads frames byte-exactly, treats EOF and garbage as the end
+  of the connection, and fails every waiting command.
+* ``handle_event`` merged event bodies into headers and could not parse JSON.
+* ``send()`` had no timeout, ignored partial writes and let two greenlets
+  interleave their bytes. Ours holds a lock around the queue slot and a full
+  ``sendall``, and takes a timeout.
+
+The last frames before EOF (a disconnect notice, CHANNEL_HANGUP_COMPLETE) still
+reach the handlers: the reader queues a synthetic ``closed`` notice behind
+them and only that notice stops the dispatch loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import gevent
+import gevent.lock
+from gevent.event import AsyncResult
+from greenswitch import esl as gs
+
+from controller.esl.errors import EslConnectionLost, EslNotConnected, EslTimeout
+from controller.esl.frames import (
+    Event,
+    FrameError,
+    parse_header_block,
+    parse_json_event,
+    parse_plain_event,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_HEADER_BLOCK = 1 << 20  # a connect reply is ~6 KB; anything near 1 MiB is garbage
+MAX_BODY = 64 << 20  # FreeSWITCH itself refuses > 16 MiB from clients
+CLOSED = "closed"  # Content-Disposition of the synthetic notice queued at EOF
+
+
+def closed_notice(reason: str) -> Event:
+    return Event(
+        [("Content-Type", "text/disconnect-notice"), ("Content-Disposition", CLOSED),
+         ("Reason", reason)]
+    )
+
+
+class SafeProtocolMixin:
+    """Frame reading and command sending for any greenswitch ESLProtocol subclass."""
+
+    # Attributes provided by greenswitch's ESLProtocol.
+    sock: Any
+    sock_file: Any
+    connected: bool
+    _run: bool
+    _commands_sent: list
+    _esl_event_queue: Any
+    _auth_request_event: Any
+    _lingering: bool
+
+    def _init_safe(self) -> None:
+        self._send_lock = gevent.lock.Semaphore()
+        self.last_frame_at = time.monotonic()
+        self.close_reason = ""
+        self.frames_read = 0
+
+    # ------------------------------------------------------------ reading
+    def receive_events(self) -> None:  # replaces ESLProtocol.receive_events
+        reason = "connection closed by FreeSWITCH"
+        try:
+            while self._run:
+                head = self._read_head()
+                if head is None:
+                    break
+                self._handle_frame(head)
+        except FrameError as exc:
+            reason = f"protocol error: {exc}"
+            log.error("esl protocol error, closing connection: %s", exc)
+        except (OSError, ValueError) as exc:
+            # ValueError: the file object was closed under us by close().
+            reason = f"socket error: {exc}"
+        except gevent.GreenletExit:
+            reason = "closed locally"
+            raise
+        finally:
+            self._on_reader_exit(reason)
+
+    def _read_head(self) -> bytes | None:
+        """The next header block (without its blank line), or None at EOF."""
+        lines = []
+        size = 0
+        while True:
+            line = self.sock_file.readline(MAX_HEADER_BLOCK)
+            if not line:
+                if lines:
+                    raise FrameError("connection closed in the middle of a header block")
+                return None
+            if line == b"\n" or line == b"\r\n":
+                if lines:
+                    return b"".join(lines)
+                continue  # blank lines between frames are skipped, as FreeSWITCH does
+            size += len(line)
+            if size >= MAX_HEADER_BLOCK or not line.endswith(b"\n"):
+                raise FrameError("header block too large")
+            lines.append(line)
+
+    def _read_body(self, length_text: str | None) -> bytes:
+        if length_text is None:
+            return b""
+        try:
+            length = int(length_text)
+        except ValueError:
+            raise FrameError(f"bad Content-Length {length_text!r}") from None
+        if not 0 <= length <= MAX_BODY:
+            raise FrameError(f"Content-Length {length} out of range")
+        body = self.sock_file.read(length) if length else b""
+        if len(body) != length:
+            # greenswitch 0.0.19 spins here forever without yielding.
+            raise FrameError(f"connection closed after {len(body)} of {length} body bytes")
+        return body
+
+    def _handle_frame(self, head: bytes) -> None:
+        self.last_frame_at = now = time.monotonic()
+        self.frames_read += 1
+        pairs = parse_header_block(head, url_decoded=False)
+        outer = dict(pairs)
+        content_type = outer.get("Content-Type")
+        if content_type is None:
+            raise FrameError("frame without Content-Type")
+        body = self._read_body(outer.get("Content-Length"))
+
+        if content_type == "text/event-plain":
+            self._esl_event_queue.put(parse_plain_event(body, now))
+        elif content_type == "text/event-json":
+            self._esl_event_queue.put(parse_json_event(body, now))
+        elif content_type == "api/response":
+            self._resolve_command(Event(pairs, body.decode("utf-8", "replace"), now))
+        elif content_type == "command/reply":
+            if "Event-Name" in outer:
+                # The outbound `connect` reply is a serialized event: encoded values.
+                pairs = parse_header_block(head, url_decoded=True)
+            self._resolve_command(Event(pairs, "", now))
+        elif content_type == "auth/request":
+            self._auth_request_event.set()
+        elif content_type == "text/disconnect-notice":
+            if outer.get("Content-Disposition") == "linger":
+                self._lingering = True
+            self._esl_event_queue.put(Event(pairs, body.decode("utf-8", "replace"), now))
+        elif content_type == "text/rude-rejection":
+            self.connected = False
+            self.close_reason = "FreeSWITCH rejected the connection (ACL)"
+            self._auth_request_event.set()
+        elif content_type == "log/data":
+            self._esl_event_queue.put(Event(pairs, body.decode("utf-8", "replace"), now))
+        else:
+            log.warning("esl: ignoring frame of type %s", content_type)
+
+    def _resolve_command(self, reply: Event) -> None:
+        if not self._commands_sent:
+            log.warning("esl: reply with no command waiting: %r", reply.headers.get("Reply-Text"))
+            return
+        self._commands_sent.pop(0).set(reply)
+
+    def _on_reader_exit(self, reason: str) -> None:
+        self.close_reason = self.close_reason or reason
+        self.connected = False
+        self._auth_request_event.set()  # a connect() waiting for the greeting wakes up
+        pending, self._commands_sent[:] = list(self._commands_sent), []
+        for waiting in pending:
+            waiting.set_exception(EslConnectionLost(self.close_reason))
+        self._esl_event_queue.put(closed_notice(self.close_reason))
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def _closed_notice_seen(self, event: Event) -> None:
+        """DISCONNECT handler: the synthetic notice ends the dispatch loop, in order."""
+        if event.headers.get("Content-Disposition") == CLOSED:
+            self._run = False
+
+    # ------------------------------------------------------------ writing
+    def send(self, data: str, timeout: float | None = None) -> Event:  # replaces ESLProtocol.send
+        """Send one command (text without the final blank line) and wait for its reply."""
+        return self.send_raw((data + "\n\n").encode("utf-8"), timeout)
+
+    def send_raw(self, raw: bytes, timeout: float | None) -> Event:
+        if not self.connected:
+            raise EslNotConnected(self.close_reason or "not connected")
+        waiting: AsyncResult = AsyncResult()
+        with self._send_lock:
+            self._commands_sent.append(waiting)
+            try:
+                self.sock.sendall(raw)
+            except BaseException as exc:
+                # A partial write leaves the stream unusable: close it.
+                if waiting in self._commands_sent:
+                    self._commands_sent.remove(waiting)
+                self.abort(f"write failed: {exc!r}")
+                if isinstance(exc, OSError):
+                    raise EslConnectionLost(str(exc)) from None
+                raise
+        try:
+            return waiting.get(timeout=timeout)
+        except gevent.Timeout:
+            raise EslTimeout(f"no reply within {timeout} s") from None
+
+    def abort(self, reason: str) -> None:
+        """Drop the connection now; the reader notices and cleans up."""
+        self.close_reason = self.close_reason or reason
+        self.connected = False
+        try:
+            self.sock.shutdown(2)
+        except OSError:
+            pass
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def shutdown(self, say_exit: bool = True, timeout: float = 1.0) -> None:
+        """Leave politely if we can, then stop both greenlets and close the socket."""
+        if say_exit and self.connected:
+            try:
+                self.send("exit", timeout=timeout)
+            except Exception:  # noqa: BLE001 - we are leaving whatever happened
+                pass
+        self._run = False
+        self.abort("closed locally")
+        for name in ("_receive_events_greenlet", "_process_events_greenlet"):
+            greenlet = getattr(self, name, None)
+            if greenlet is not None and not greenlet.dead:
+                greenlet.join(timeout=timeout)
+                if not greenlet.dead:
+                    greenlet.kill(block=False)
+        try:
+            self.sock_file.close()
+        except (OSError, AttributeError):
+            pass
+
+
+class SafeInboundESL(SafeProtocolMixin, gs.InboundESL):
+    """greenswitch's InboundESL with the safe reader; one object per connection attempt."""
+
+    def __init__(self, host: str, port: int, password: str, timeout: float = 5):
+        gs.InboundESL.__init__(self, host, port, password, timeout=timeout)
+        self._init_safe()
+        self.register_handle("DISCONNECT", self._closed_notice_seen)
+
+    def authenticate(self) -> None:  # greenswitch raises ValueError; say what happened
+        from controller.esl.errors import EslAuthError
+
+        reply = self.send(f"auth {self.password}", timeout=self.timeout)
+        if reply.headers.get("Reply-Text") != "+OK accepted":
+            raise EslAuthError(
+                f"FreeSWITCH refused the Event Socket password: {reply.headers.get('Reply-Text')}"
+            )
+
+
+class SafeOutboundSession(SafeProtocolMixin, gs.OutboundSession):
+    """greenswitch's OutboundSession (one accepted socket) with the safe reader."""
+
+    def __init__(self, client_address: Any, sock: Any):
+        gs.OutboundSession.__init__(self, client_address, sock)
+        self._init_safe()
+        # greenswitch's own handlers serve its call_command()/connect(), which we do
+        # not use; its on_hangup even raises when connect() was not its own.
+        self.event_handlers.clear()
+        self.register_handle("DISCONNECT", self._closed_notice_seen)
