@@ -210,6 +210,34 @@ class RecordingSettings:
 
 
 @dataclass(frozen=True)
+class MediaSettings:
+    directory: str = _setting(
+        "./var/media", _nonempty,
+        "where downloaded <Play> files are cached, as FreeSWITCH sees the path",
+    )
+    local_directory: str = _setting(
+        "", _text, "the same cache as the controller sees it, if mounted elsewhere "
+        "(default: directory)",
+    )
+    max_bytes: int = _setting(
+        "52428800", _int_range(1024, 1 << 31), "largest media file downloaded for <Play>"
+    )
+    cache_seconds: float = _setting(
+        "300", _float_range(0, 86400 * 30), "how long a downloaded <Play> file is reused"
+    )
+    tts_engine: str = _setting(
+        "flite", _nonempty, "FreeSWITCH TTS module used for <Speak> (mod_flite)"
+    )
+    tts_voice_woman: str = _setting("slt", _nonempty, "TTS voice for voice=\"WOMAN\"")
+    tts_voice_man: str = _setting("rms", _nonempty, "TTS voice for voice=\"MAN\"")
+    default_wait_sound: str = _setting(
+        "", _text,
+        "FreeSWITCH sound played to members waiting for a moderator when <Conference> has "
+        "no waitSound (empty: silence)",
+    )
+
+
+@dataclass(frozen=True)
 class WebhookSettings:
     connect_timeout: float = _setting("3", _float_range(0.1, 60), "seconds to connect")
     read_timeout: float = _setting("10", _float_range(0.1, 300), "seconds to wait for a reply")
@@ -255,6 +283,7 @@ class Settings:
     http: HttpSettings = field(default_factory=HttpSettings)
     app: AppSettings = field(default_factory=AppSettings)
     recordings: RecordingSettings = field(default_factory=RecordingSettings)
+    media: MediaSettings = field(default_factory=MediaSettings)
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
     transcription: TranscriptionSettings = field(default_factory=TranscriptionSettings)
@@ -263,6 +292,10 @@ class Settings:
     @property
     def recordings_local_directory(self) -> str:
         return self.recordings.local_directory or self.recordings.directory
+
+    @property
+    def media_local_directory(self) -> str:
+        return self.media.local_directory or self.media.directory
 
     def validate_security(self) -> None:
         """The REST API never runs open by accident."""
@@ -287,6 +320,7 @@ _SECTION_TYPES = {
     "http": HttpSettings,
     "app": AppSettings,
     "recordings": RecordingSettings,
+    "media": MediaSettings,
     "webhooks": WebhookSettings,
     "api": ApiSettings,
     "transcription": TranscriptionSettings,

@@ -158,13 +158,15 @@ class OutboundSession:
         """Run an app and wait for its CHANNEL_EXECUTE_COMPLETE."""
         return self.start(app, arg).wait(timeout)
 
-    def start(self, app: str, arg: str = "", *, event_lock: bool = False) -> Execution:
+    def start(self, app: str, arg: str = "", *, event_lock: bool = False,
+              loops: int = 1) -> Execution:
         """sendmsg execute without waiting; the Execution completes with the app.
 
         The event-uuid we send comes back as Application-UUID on CHANNEL_EXECUTE_COMPLETE,
         so completions are matched exactly, whatever app runs twice or nested.
         ``event_lock`` keeps later queued messages waiting until this app returns
-        (needed for ``conference``, which would otherwise run them nested).
+        (but it also holds back ``bind_digit_action`` ``exec:`` actions, which
+        are queued the same way). ``loops=-1`` repeats the app until hangup.
         """
         if self.hungup.is_set():
             raise CallerGone(f"call is gone; cannot run {app}")
@@ -173,6 +175,8 @@ class OutboundSession:
                    ("event-uuid", app_uuid)]
         if event_lock:
             headers.append(("event-lock", "true"))
+        if loops != 1:
+            headers.append(("loops", str(loops)))
         body = ""
         if arg:
             if len(arg) > _MAX_INLINE_ARG or "\n" in arg or "\r" in arg:

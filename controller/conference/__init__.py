@@ -1,0 +1,1 @@
+"""Conference semantics: planning a join (pure) and room state."""

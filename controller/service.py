@@ -1,0 +1,108 @@
+"""The controller process: inbound ESL, outbound server, rooms, HTTP, all in one gevent hub."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+
+import gevent
+import gevent.event
+from gevent.pywsgi import WSGIServer
+
+from controller.call import Engine
+from controller.conference.rooms import RoomManager
+from controller.config import Settings
+from controller.esl import InboundClient, OutboundServer
+from controller.media_cache import MediaCache
+from controller.transcription import load_transcriber
+from controller.webhooks import Webhooks
+
+log = logging.getLogger(__name__)
+
+
+def _absolute(path: str) -> str:
+    return path if os.path.isabs(path) else os.path.abspath(path)
+
+
+class ControllerService:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        fs = settings.freeswitch
+        self.esl = InboundClient(
+            fs.esl_host, fs.esl_port, fs.esl_password,
+            command_timeout=fs.command_timeout, heartbeat_timeout=fs.heartbeat_timeout,
+        )
+        self.webhooks = Webhooks(settings.webhooks)
+        self.media = MediaCache(
+            self.webhooks, _absolute(settings.media.directory),
+            _absolute(settings.media_local_directory), settings.media.max_bytes,
+            settings.media.cache_seconds,
+        )
+        self.rooms = RoomManager(
+            self.esl, self.webhooks, room_prefix=fs.room_prefix,
+            recordings_fs_dir=_absolute(settings.recordings.directory),
+            recordings_local_dir=_absolute(settings.recordings_local_directory),
+            public_base_url=settings.http.public_base_url,
+            transcriber=load_transcriber(settings.transcription.engine),
+        )
+        self.engine = Engine(settings, self.webhooks, self.media, self.rooms)
+        self.outbound = OutboundServer(
+            settings.outbound.listen_host, settings.outbound.listen_port,
+            self.engine.handle_call, command_timeout=fs.command_timeout,
+        )
+        self.http: WSGIServer | None = None
+        self.stopped = gevent.event.Event()
+
+    def api_blueprint(self):  # the REST API, when present
+        try:
+            from controller.api import create_blueprint
+        except ImportError:
+            return None
+        return create_blueprint(self)
+
+    def start(self) -> None:
+        from controller.http import create_app
+
+        os.makedirs(_absolute(self.settings.recordings_local_directory), exist_ok=True)
+        self.rooms.start()
+        self.esl.start()
+        self.outbound.start()
+        app = create_app(self)
+        self.http = WSGIServer((self.settings.http.listen_host, self.settings.http.listen_port),
+                               app, log=None, error_log=logging.getLogger("http"))
+        self.http.start()
+        log.info("controller listening: outbound ESL %s:%d, HTTP %s:%d, FreeSWITCH %s:%d",
+                 *self.outbound.address, *self.http.address[:2],
+                 self.settings.freeswitch.esl_host, self.settings.freeswitch.esl_port)
+
+    @property
+    def http_port(self) -> int:
+        return self.http.address[1] if self.http else 0
+
+    @property
+    def outbound_port(self) -> int:
+        return self.outbound.address[1]
+
+    def stop(self) -> None:
+        self.outbound.stop(timeout=2)
+        if self.http is not None:
+            self.http.stop(timeout=2)
+        self.rooms.stop()
+        self.esl.stop()
+        self.webhooks.flush(timeout=5)
+        self.webhooks.close()
+        self.stopped.set()
+
+
+def run_forever(settings: Settings) -> int:
+    service = ControllerService(settings)
+    try:
+        service.start()
+    except OSError as exc:
+        log.error("cannot start: %s", exc)
+        return 1
+    gevent.signal_handler(signal.SIGTERM, service.stop)
+    gevent.signal_handler(signal.SIGINT, service.stop)
+    service.stopped.wait()
+    return 0

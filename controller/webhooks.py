@@ -1,0 +1,201 @@
+"""HTTP to the application: document fetches (answer, action, redirect, sounds) and callbacks.
+
+One pooled ``requests.Session``; every request has ``timeout=(connect, read)``;
+connection errors and 5xx are retried with exponential backoff; 4xx are not
+(the application said no). Callbacks are queued per key (one member, one
+room) and delivered in order by a lane greenlet, so a slow endpoint never
+blocks a call or an ESL handler, and a failed delivery is logged with every
+parameter and kept in ``failed``: never dropped silently.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+import gevent
+import gevent.event
+import gevent.queue
+import requests
+from requests.adapters import HTTPAdapter
+
+from controller import __version__
+from controller.config import WebhookSettings
+from controller.logs import current_log_context, log_context
+from controller.model import HttpMethod, Webhook
+from controller.signing import SIGNATURE_HEADER, sign
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = f"conference-controller/{__version__}"
+
+
+class WebhookError(Exception):
+    """The application's URL could not give us what we needed."""
+
+    def __init__(self, url: str, reason: str, status: int | None = None):
+        super().__init__(f"{url}: {reason}")
+        self.url = url
+        self.reason = reason
+        self.status = status
+
+
+@dataclass
+class Delivery:
+    hook: Webhook
+    params: dict[str, str]
+    key: str
+    queued_at: float = field(default_factory=time.time)
+    attempts: int = 0
+    error: str = ""
+    context: dict = field(default_factory=dict)
+
+
+def _with_query(url: str, params: Mapping[str, str]) -> str:
+    parts = urlsplit(url)
+    query = "&".join(filter(None, [parts.query, urlencode(params)]))
+    return urlunsplit(parts._replace(query=query))
+
+
+class Webhooks:
+    def __init__(self, settings: WebhookSettings):
+        self.settings = settings
+        self.session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=16, pool_maxsize=settings.pool_size, max_retries=0)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.session.headers["User-Agent"] = USER_AGENT
+        self._lanes: dict[str, gevent.queue.Queue] = {}
+        self._idle = gevent.event.Event()
+        self._idle.set()
+        self.failed: collections.deque[Delivery] = collections.deque(maxlen=1000)
+        self.delivered = 0
+        self.retried = 0
+
+    # ------------------------------------------------------------ requests
+    def _send_once(self, hook: Webhook, params: Mapping[str, str],
+                   stream: bool = False) -> requests.Response:
+        params = {k: str(v) for k, v in params.items()}
+        headers = {}
+        if hook.method is HttpMethod.GET:
+            url, data = _with_query(hook.url, params), None
+            signed = {}
+        else:
+            url, data = hook.url, params
+            signed = params
+        if self.settings.signing_secret:
+            headers[SIGNATURE_HEADER] = sign(self.settings.signing_secret, url, signed)
+        return self.session.request(
+            hook.method.value, url, data=data, headers=headers, stream=stream,
+            timeout=(self.settings.connect_timeout, self.settings.read_timeout),
+            allow_redirects=True,
+        )
+
+    def request(self, hook: Webhook, params: Mapping[str, str], *,
+                max_bytes: int | None = None) -> tuple[requests.Response, bytes]:
+        """One request with retries. Returns the response and its body (capped)."""
+        attempts = self.settings.retries + 1
+        last = ""
+        status = None
+        for attempt in range(attempts):
+            if attempt:
+                self.retried += 1
+                gevent.sleep(self.settings.backoff * (2 ** (attempt - 1)))
+            try:
+                response = self._send_once(hook, params, stream=max_bytes is not None)
+                body = self._read_body(response, max_bytes, hook.url)
+            except requests.RequestException as exc:
+                last = f"{type(exc).__name__}: {exc}"
+                status = None
+                continue
+            if response.status_code >= 500:
+                last, status = f"HTTP {response.status_code}", response.status_code
+                continue
+            if response.status_code >= 400:
+                raise WebhookError(hook.url, f"HTTP {response.status_code}", response.status_code)
+            return response, body
+        raise WebhookError(hook.url, f"{last} (after {attempts} attempts)", status)
+
+    @staticmethod
+    def _read_body(response: requests.Response, max_bytes: int | None, url: str) -> bytes:
+        if max_bytes is None:
+            return response.content
+        chunks, size = [], 0
+        for chunk in response.iter_content(65536):
+            size += len(chunk)
+            if size > max_bytes:
+                response.close()
+                raise WebhookError(url, f"response larger than {max_bytes} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def fetch_document(self, hook: Webhook, params: Mapping[str, str],
+                       max_bytes: int) -> tuple[bytes, str]:
+        """GET/POST a document URL; returns (body, final URL after redirects)."""
+        response, body = self.request(hook, params, max_bytes=max_bytes)
+        return body, response.url or hook.url
+
+    def download(self, url: str, max_bytes: int) -> tuple[bytes, str]:
+        """GET a media file; returns (bytes, content type)."""
+        response, body = self.request(Webhook(url, HttpMethod.GET), {}, max_bytes=max_bytes)
+        return body, response.headers.get("Content-Type", "")
+
+    # ------------------------------------------------------------ callbacks
+    def send(self, hook: Webhook, params: Mapping[str, str], key: str) -> None:
+        """Queue a callback; callbacks with the same key are delivered in order."""
+        delivery = Delivery(hook, {k: str(v) for k, v in params.items()}, key,
+                            context=current_log_context())
+        lane = self._lanes.get(key)
+        if lane is None:
+            lane = self._lanes[key] = gevent.queue.Queue()
+            self._idle.clear()
+            gevent.spawn(self._run_lane, key, lane)
+        lane.put(delivery)
+
+    def _run_lane(self, key: str, lane: gevent.queue.Queue) -> None:
+        try:
+            while True:
+                try:
+                    delivery = lane.get_nowait()
+                except gevent.queue.Empty:
+                    return
+                with log_context(**delivery.context):
+                    self._deliver(delivery)
+        finally:
+            if self._lanes.get(key) is lane:
+                del self._lanes[key]
+            if not self._lanes:
+                self._idle.set()
+
+    def _deliver(self, delivery: Delivery) -> None:
+        try:
+            self.request(delivery.hook, delivery.params)
+        except WebhookError as exc:
+            delivery.error = exc.reason
+            self.failed.append(delivery)
+            log.error(
+                "callback to %s failed: %s", delivery.hook.url, exc.reason,
+                extra={"callback_params": delivery.params, "callback_key": delivery.key},
+            )
+            return
+        except Exception as exc:  # a bug must not kill the lane and lose later callbacks
+            delivery.error = repr(exc)
+            self.failed.append(delivery)
+            log.exception("callback to %s failed", delivery.hook.url)
+            return
+        self.delivered += 1
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every queued callback was attempted (tests, shutdown)."""
+        return self._idle.wait(timeout)
+
+    @property
+    def pending(self) -> int:
+        return sum(lane.qsize() for lane in self._lanes.values()) + len(self._lanes)
+
+    def close(self) -> None:
+        self.session.close()

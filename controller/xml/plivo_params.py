@@ -1,0 +1,81 @@
+"""Neutral call/conference facts -> Plivo webhook parameter names (DESIGN §3)."""
+
+from __future__ import annotations
+
+from controller.conference.events import (
+    CallFacts,
+    CallStatus,
+    MemberEvent,
+    MemberFacts,
+    RecordingFacts,
+    TranscriptionFacts,
+)
+
+
+def call_params(call: CallFacts, status: CallStatus) -> dict[str, str]:
+    """Sent with every request about a call."""
+    return {
+        "CallUUID": call.uuid,
+        "From": call.caller_number,
+        "To": call.destination,
+        "CallerName": call.caller_name,
+        "Direction": call.direction,
+        "CallStatus": status.value,
+    }
+
+
+def _member(member: MemberFacts) -> dict[str, str]:
+    return {
+        "ConferenceName": member.room,
+        "ConferenceUUID": member.conference_uuid,
+        "ConferenceMemberID": member.member_id,
+        "CallUUID": member.call_uuid,
+    }
+
+
+def _recording(recording: RecordingFacts, with_durations: bool) -> dict[str, str]:
+    params = {"RecordUrl": recording.url, "RecordingID": recording.recording_id}
+    if with_durations:
+        params.update({
+            "RecordingDuration": str(round(recording.duration_ms / 1000)),
+            "RecordingDurationMs": str(recording.duration_ms),
+            "RecordingStartMs": str(recording.start_ms),
+            "RecordingEndMs": str(recording.end_ms),
+        })
+        if recording.error:
+            params["RecordingError"] = recording.error
+    return params
+
+
+def callback_params(event: MemberEvent, call: CallFacts | None,
+                    status: CallStatus) -> dict[str, str]:
+    """callbackUrl: ConferenceAction enter|exit|digits|floor|record."""
+    params = call_params(call, status) if call else {}
+    params.update(_member(event.member))
+    params["ConferenceAction"] = event.action.value
+    if event.digits:
+        params["ConferenceDigitsMatch"] = event.digits
+    if event.recording is not None:
+        params.update(_recording(event.recording, with_durations=True))
+    return params
+
+
+def action_params(member: MemberFacts, recording: RecordingFacts | None, call: CallFacts,
+                  status: CallStatus) -> dict[str, str]:
+    """action URL, fetched when the member leaves the room."""
+    params = call_params(call, status)
+    params.update(_member(member))
+    if recording is not None:
+        params.update(_recording(recording, with_durations=False))
+    return params
+
+
+def transcription_params(facts: TranscriptionFacts) -> dict[str, str]:
+    params = _member(facts.member)
+    params.update(_recording(facts.recording, with_durations=False))
+    params["TranscriptionType"] = facts.kind
+    params["TranscriptionStatus"] = "failed" if facts.error else "completed"
+    params["Transcription"] = facts.text
+    if facts.error:
+        params["Error"] = facts.error
+    return params
