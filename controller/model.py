@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Union
 
 
 class HttpMethod(str, enum.Enum):
@@ -123,7 +122,7 @@ class ConferenceJoin:
     relay_dtmf: bool = False
 
 
-Verb = Union[Speak, Play, Wait, Hangup, Redirect, ConferenceJoin]
+Verb = Speak | Play | Wait | Hangup | Redirect | ConferenceJoin
 MEDIA_VERBS = (Play, Speak, Wait)
 
 
