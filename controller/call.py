@@ -408,6 +408,8 @@ class ConferenceMember:
         hook = self.join.action
         if hook is None:
             return None
+        # The application hears "exit" before the action request (bounded wait).
+        self.engine.webhooks.wait_lane(self.call._lane, timeout=self.settings.webhooks.read_timeout)
         recording = self._room_recording() or self.recording
         params = plivo_params.action_params(self.member, recording, self.call.facts,
                                             self.call._status)

@@ -160,13 +160,17 @@ class OutboundSettings:
     listen_host: str = _setting(
         "0.0.0.0", _nonempty, "address FreeSWITCH's `socket` app connects to"
     )
-    listen_port: int = _setting("8084", _int_range(1, 65535), "outbound Event Socket port")
+    listen_port: int = _setting(
+        "8084", _int_range(0, 65535), "outbound Event Socket port (0: any free port)"
+    )
 
 
 @dataclass(frozen=True)
 class HttpSettings:
     listen_host: str = _setting("0.0.0.0", _nonempty, "REST API / health / recordings address")
-    listen_port: int = _setting("8000", _int_range(1, 65535), "REST API / health port")
+    listen_port: int = _setting(
+        "8000", _int_range(0, 65535), "REST API / health port (0: any free port)"
+    )
     public_base_url: str = _setting(
         "http://127.0.0.1:8000", _http_url(optional=False),
         "how applications reach this controller's HTTP (RecordUrl is built from it)",

@@ -47,6 +47,7 @@ def create_app(service: Any) -> Flask:
                          conditional=True)
 
     api_factory = getattr(service, "api_blueprint", None)
-    if api_factory is not None:
-        app.register_blueprint(api_factory())
+    blueprint = api_factory() if api_factory is not None else None
+    if blueprint is not None:
+        app.register_blueprint(blueprint)
     return app

@@ -14,8 +14,9 @@ from controller.call import Engine
 from controller.conference.rooms import RoomManager
 from controller.config import Settings
 from controller.esl import InboundClient, OutboundServer
+from controller.esl.protocol import no_delay
 from controller.media_cache import MediaCache
-from controller.transcription import load_transcriber
+from controller.transcription import TranscriptionError, load_transcriber
 from controller.webhooks import Webhooks
 
 log = logging.getLogger(__name__)
@@ -23,6 +24,14 @@ log = logging.getLogger(__name__)
 
 def _absolute(path: str) -> str:
     return path if os.path.isabs(path) else os.path.abspath(path)
+
+
+class _NoDelayWSGIServer(WSGIServer):
+    """API replies are small: without TCP_NODELAY each one waits ~40 ms for an ACK."""
+
+    def handle(self, sock, address):  # noqa: ANN001, ANN201 - gevent's signature
+        no_delay(sock)
+        return super().handle(sock, address)
 
 
 class ControllerService:
@@ -69,8 +78,10 @@ class ControllerService:
         self.esl.start()
         self.outbound.start()
         app = create_app(self)
-        self.http = WSGIServer((self.settings.http.listen_host, self.settings.http.listen_port),
-                               app, log=None, error_log=logging.getLogger("http"))
+        self.http = _NoDelayWSGIServer(
+            (self.settings.http.listen_host, self.settings.http.listen_port),
+            app, log=None, error_log=logging.getLogger("http"),
+        )
         self.http.start()
         log.info("controller listening: outbound ESL %s:%d, HTTP %s:%d, FreeSWITCH %s:%d",
                  *self.outbound.address, *self.http.address[:2],
@@ -96,7 +107,11 @@ class ControllerService:
 
 
 def run_forever(settings: Settings) -> int:
-    service = ControllerService(settings)
+    try:
+        service = ControllerService(settings)
+    except TranscriptionError as exc:
+        log.error("cannot start: %s", exc)
+        return 2
     try:
         service.start()
     except OSError as exc:

@@ -70,6 +70,7 @@ class Webhooks:
         self.session.mount("https://", adapter)
         self.session.headers["User-Agent"] = USER_AGENT
         self._lanes: dict[str, gevent.queue.Queue] = {}
+        self._lane_done: dict[str, gevent.event.Event] = {}
         self._idle = gevent.event.Event()
         self._idle.set()
         self.failed: collections.deque[Delivery] = collections.deque(maxlen=1000)
@@ -152,6 +153,7 @@ class Webhooks:
         lane = self._lanes.get(key)
         if lane is None:
             lane = self._lanes[key] = gevent.queue.Queue()
+            self._lane_done[key] = gevent.event.Event()
             self._idle.clear()
             gevent.spawn(self._run_lane, key, lane)
         lane.put(delivery)
@@ -168,6 +170,7 @@ class Webhooks:
         finally:
             if self._lanes.get(key) is lane:
                 del self._lanes[key]
+                self._lane_done.pop(key).set()
             if not self._lanes:
                 self._idle.set()
 
@@ -188,6 +191,12 @@ class Webhooks:
             log.exception("callback to %s failed", delivery.hook.url)
             return
         self.delivered += 1
+
+    def wait_lane(self, key: str, timeout: float | None = None) -> bool:
+        """Wait until every callback queued under ``key`` was attempted (e.g. a member's
+        ``exit`` before its action URL is fetched)."""
+        done = self._lane_done.get(key)
+        return True if done is None else done.wait(timeout)
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every queued callback was attempted (tests, shutdown)."""

@@ -52,6 +52,7 @@ class Stack:
         self.controller: ControllerService | None = None
         self.app_server: WSGIServer | None = None
         self.app_url = ""
+        self.http_port = free_port()  # known up front: RecordUrl is built from it
 
     # ------------------------------------------------------------ settings
     def settings_overrides(self) -> dict[str, dict[str, str]]:
@@ -61,7 +62,8 @@ class Stack:
                            "esl_password": self.esl_password, "command_timeout": "5"},
             "outbound": {"listen_host": "0.0.0.0" if real_freeswitch() else "127.0.0.1",
                          "listen_port": str(outbound_port)},
-            "http": {"listen_host": "127.0.0.1", "listen_port": "0"},
+            "http": {"listen_host": "127.0.0.1", "listen_port": str(self.http_port),
+                     "public_base_url": f"http://127.0.0.1:{self.http_port}"},
             "recordings": {"directory": str(self.tmp_path / "recordings")},
             "media": {"directory": str(self.tmp_path / "media")},
             "webhooks": {"retries": "1", "backoff": "0.05", "read_timeout": "5"},
@@ -110,10 +112,9 @@ class Stack:
         self.esl_port = int(os.environ.get("FS_ESL_PORT", "8021"))
         self.esl_password = os.environ.get("FS_ESL_PASSWORD", "ClueCon")
         self.outbound_port = int(os.environ.get("CC_OUTBOUND_LISTEN_PORT", "8084"))
-        self.phones = SippPhones(
-            os.environ.get("FS_SIP_HOST", self.esl_host), int(os.environ.get("FS_SIP_PORT", "5060")),
-            os.environ.get("FS_SIP_USER", "1000"), os.environ.get("FS_SIP_PASSWORD", ""),
-            esl=lambda command: self.controller.esl.api(command),
+        # FS_SIP_HOST, FS_SIP_PORT, FS_SIP_USER, FS_SIP_PASSWORD, FS_SIP_LOCAL_IP
+        self.phones = SippPhones.from_environment(
+            esl=lambda command: self.controller.esl.api(command)
         )
 
     def start_controller_service(self) -> ControllerService:

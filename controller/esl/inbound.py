@@ -275,7 +275,8 @@ class InboundClient:
                     gevent.spawn(self._run_hook, hook)
                 self._watch(conn)
                 self.last_error = conn.close_reason or "connection lost"
-                log.warning("esl: connection to FreeSWITCH lost: %s", self.last_error)
+                if self._running:
+                    log.warning("esl: connection to FreeSWITCH lost: %s", self.last_error)
             except EslAuthError as exc:
                 self.last_error = str(exc)
                 log.error("esl: %s (check freeswitch.esl_password)", exc)

@@ -47,6 +47,17 @@ MAX_BODY = 64 << 20  # FreeSWITCH itself refuses > 16 MiB from clients
 CLOSED = "closed"  # Content-Disposition of the synthetic notice queued at EOF
 
 
+def no_delay(sock: Any) -> None:
+    """Small request/reply frames must not wait for Nagle + delayed ACK (~40 ms each);
+    FreeSWITCH sets TCP_NODELAY on its side too (mod_event_socket.c)."""
+    import socket
+
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except OSError:
+        pass
+
+
 def closed_notice(reason: str) -> Event:
     return Event(
         [("Content-Type", "text/disconnect-notice"), ("Content-Disposition", CLOSED),
@@ -256,6 +267,10 @@ class SafeInboundESL(SafeProtocolMixin, gs.InboundESL):
         self._init_safe()
         self.register_handle("DISCONNECT", self._closed_notice_seen)
 
+    def start_event_handlers(self) -> None:  # the socket exists now: set it up first
+        no_delay(self.sock)
+        super().start_event_handlers()
+
     def authenticate(self) -> None:  # greenswitch raises ValueError; say what happened
         from controller.esl.errors import EslAuthError
 
@@ -270,6 +285,7 @@ class SafeOutboundSession(SafeProtocolMixin, gs.OutboundSession):
     """greenswitch's OutboundSession (one accepted socket) with the safe reader."""
 
     def __init__(self, client_address: Any, sock: Any):
+        no_delay(sock)
         gs.OutboundSession.__init__(self, client_address, sock)
         self._init_safe()
         # greenswitch's own handlers serve its call_command()/connect(), which we do

@@ -1,0 +1,369 @@
+"""The OpenAPI 3 document of the REST API, built from the same tables the code checks.
+
+Served at ``/v1/openapi.json``. Action names, tones, voices, formats, patterns
+and error codes come from ``controller.api.inputs`` and ``errors``, so the
+document cannot drift from what the views accept.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from controller import __version__
+from controller.api import inputs
+from controller.api.errors import ERROR_CODES
+
+JSON = "application/json"
+_MEMBER_ID_PATTERN = "[1-9][0-9]{0,9}"
+NAME_PATTERN = r"^[A-Za-z0-9_.\-]{1,100}$"
+SELECTOR_PATTERN = (rf"^(all|{_MEMBER_ID_PATTERN}"
+                    rf"(,{_MEMBER_ID_PATTERN}){{0,{inputs.MAX_SELECTED - 1}}})$")
+MEMBER_ID_PATTERN = rf"^{_MEMBER_ID_PATTERN}$"
+DIGITS_PATTERN = r"^[0-9*#A-Da-d]{1,64}$"
+IDEMPOTENCY_PATTERN = r"^[\x21-\x7e]{1,255}$"
+
+DESCRIPTION = """\
+Act on live conferences: list rooms and members; mute, deafen, hold, kick, hang up,
+play to or speak to members; record, play, speak, lock and end rooms.
+
+**Credentials**: every endpoint needs HTTP basic or bearer credentials (`api.username` /
+`api.password` or `api.token` in the controller's settings).
+
+**Room names** are the application's names (the `<Conference>` text); the controller adds
+its configured prefix when it talks to FreeSWITCH.
+
+**Members** are chosen by mod_conference member id (`member_id` in the listings), a comma
+list of ids, or `all`. Member actions answer per member: `ok`, `not_found` (the member
+has left) or `failed` (FreeSWITCH's reply in `message`). The answer is 200 when at least
+one member was acted on, 404 `member_not_found` when none of them is in the room.
+
+`kick` and `end` take members out of the room and their calls go on with the rest of
+their XML (the `<Conference>` action URL runs); `hangup` ends the call.
+
+**Idempotency-Key** (POST): the same key with the same request (method, path, JSON
+body) answers the first response again, with `Idempotency-Replayed: true`, and runs the
+command once; a request with the same key still running is waited for. The same key with a
+different request is a 422 `idempotency_key_reused`. Keys are kept in this controller
+process's memory for `api.idempotency_ttl` seconds (24 h by default), at most 10,000 of
+them (the oldest go first); a restart forgets them. Answers that may not have run
+(500, 503, 504) are not kept.
+
+**Errors** are JSON: `{"error": code, "message": text}`, with `field` and `allowed` for
+bad input (422). 404 for an unknown room or member, 503 when FreeSWITCH is unreachable,
+504 when it does not answer in time, 502 when it refuses a command.
+"""
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _object(properties: dict[str, Any], required: list[str] | None = None,
+            **extra: Any) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object", "properties": properties,
+                              "additionalProperties": False}
+    if required:
+        schema["required"] = required
+    schema.update(extra)
+    return schema
+
+
+def _schemas() -> dict[str, Any]:
+    recording = _object({
+        "recording_id": {"type": "string", "description": "also the file name"},
+        "format": {"type": "string", "description": "file extension (mp3 or wav)"},
+        "url": {"type": "string", "nullable": True,
+                "description": "where the file is served once the recording stops "
+                               "(null for recordings this controller did not start)"},
+        "paused": {"type": "boolean"},
+    }, ["recording_id", "format", "url", "paused"])
+    conference_props = {
+        "name": {"type": "string", "example": "room1"},
+        "conference_uuid": {"type": "string"},
+        "member_count": {"type": "integer", "minimum": 0},
+        "running_time": {"type": "integer", "minimum": 0, "description": "seconds"},
+        "started_at": {"type": "string", "format": "date-time"},
+        "locked": {"type": "boolean"},
+        "recording": {"type": "boolean"},
+        "recordings": {"type": "array", "items": _ref("Recording")},
+    }
+    member = _object({
+        "member_id": {"type": "integer", "minimum": 1},
+        "call_uuid": {"type": "string"},
+        "caller_id_name": {"type": "string"},
+        "caller_id_number": {"type": "string"},
+        "muted": {"type": "boolean"},
+        "deaf": {"type": "boolean"},
+        "on_hold": {"type": "boolean"},
+        "talking": {"type": "boolean"},
+        "has_floor": {"type": "boolean"},
+        "moderator": {"type": "boolean"},
+        "end_conference_on_exit": {"type": "boolean"},
+        "joined_at": {"type": "string", "format": "date-time"},
+    }, ["member_id", "call_uuid", "caller_id_name", "caller_id_number", "muted", "deaf",
+        "on_hold", "talking", "has_floor", "moderator", "end_conference_on_exit", "joined_at"])
+    member_result = _object({
+        "member_id": {"type": "integer", "minimum": 1},
+        "status": {"type": "string", "enum": ["ok", "not_found", "failed"]},
+        "message": {"type": "string"},
+    }, ["member_id", "status"])
+    return {
+        "Error": _object({
+            "error": {"type": "string", "enum": sorted(ERROR_CODES)},
+            "message": {"type": "string"},
+            "field": {"type": "string", "description": "what was wrong: body.<name>, "
+                      "path.<name> or header.<name>"},
+            "allowed": {"type": "array", "items": {"type": "string"}},
+            "results": {"type": "array", "items": _ref("MemberResult")},
+            "recordings": {"type": "array", "items": _ref("Recording")},
+        }, ["error", "message"]),
+        "Recording": recording,
+        "Conference": _object(conference_props, list(conference_props)),
+        "ConferenceDetail": _object(
+            {**conference_props, "members": {"type": "array", "items": _ref("Member")}},
+            [*conference_props, "members"]),
+        "ConferenceList": _object(
+            {"conferences": {"type": "array", "items": _ref("Conference")}}, ["conferences"]),
+        "Member": member,
+        "MemberResult": member_result,
+        "MemberActionResult": _object({
+            "conference": {"type": "string"},
+            "action": {"type": "string", "enum": list(inputs.MEMBER_ACTIONS)},
+            "results": {"type": "array", "items": _ref("MemberResult")},
+        }, ["conference", "action", "results"]),
+        "NoBody": {"type": "object", "maxProperties": 0, "additionalProperties": False,
+                   "description": "no fields (an empty body is the same)"},
+        "PlayRequest": {
+            **_object({
+                "url": {"type": "string", "format": "uri", "maxLength": inputs.MAX_URL,
+                        "pattern": "^https?://",
+                        "description": "a .wav or .mp3 file; the controller downloads it"},
+                "tone": {"type": "string", "enum": list(inputs.TONES)},
+            }),
+            "oneOf": [{"required": ["url"]}, {"required": ["tone"]}],
+            "description": "exactly one of url or tone",
+        },
+        "SpeakRequest": _object({
+            "text": {"type": "string", "minLength": 1, "maxLength": inputs.MAX_TEXT,
+                     "description": "one line is spoken; quotes, backslashes, braces and "
+                                    "'${' are dropped"},
+            "voice": {"type": "string", "enum": list(inputs.VOICES), "default": "WOMAN"},
+        }, ["text"]),
+        "DtmfRequest": _object({
+            "digits": {"type": "string", "pattern": DIGITS_PATTERN,
+                       "description": "sent to the member's phone (not to the room)"},
+        }, ["digits"]),
+        "RecordStartRequest": _object({
+            "format": {"type": "string", "enum": list(inputs.RECORD_FORMATS), "default": "mp3"},
+        }),
+    }
+
+
+def _room_action_results() -> dict[str, dict[str, Any]]:
+    base = {"conference": {"type": "string"},
+            "action": {"type": "string", "enum": list(inputs.ROOM_ACTIONS)}}
+
+    def result(extra: dict[str, Any]) -> dict[str, Any]:
+        return _object({**base, **extra}, [*base, *extra])
+
+    recordings = {"recordings": {"type": "array", "items": _ref("Recording")}}
+    return {
+        "record_start": result({"recording": _ref("Recording")}),
+        "record_stop": result(recordings),
+        "record_pause": result(recordings),
+        "record_resume": result(recordings),
+        "play": result({"status": {"type": "string", "enum": ["playing"]}}),
+        "speak": result({"status": {"type": "string", "enum": ["playing"]}}),
+        "stop_playback": result({"stopped_files": {"type": "integer", "minimum": 0}}),
+        "lock": result({"locked": {"type": "boolean"}}),
+        "unlock": result({"locked": {"type": "boolean"}}),
+        "end": result({
+            "ended": {"type": "boolean"},
+            "members": {"type": "array", "items": _object({
+                "member_id": {"type": "integer", "minimum": 1},
+                "status": {"type": "string", "enum": ["ok", "not_found", "failed"]},
+            }, ["member_id", "status"])},
+        }),
+    }
+
+
+_ROOM_ACTION_DOCS = {
+    "record_start": ("Start recording the room", "RecordStartRequest",
+                     "Answers the recording id and the URL the file is served at "
+                     "(`/v1/recordings/<id>.<format>`) once the recording stops. 409 if the "
+                     "room is already being recorded."),
+    "record_stop": ("Stop recording the room", None,
+                    "Stops every recording of the room; 409 if there is none. Stopping is "
+                    "asynchronous in FreeSWITCH: the recording leaves the room's listing, and "
+                    "its URL serves the file, once FreeSWITCH has closed the file."),
+    "record_pause": ("Pause the room's recording", None, "409 if the room is not recorded."),
+    "record_resume": ("Resume the room's recording", None, "409 if the room is not recorded."),
+    "play": ("Play a file or tone to the room", "PlayRequest",
+             "Queued behind anything the room is already playing."),
+    "speak": ("Speak text to the room", "SpeakRequest",
+              "Text to speech with the controller's TTS engine (media.tts_engine)."),
+    "stop_playback": ("Stop what is playing to the room", None,
+                      "Stops the file playing and everything queued."),
+    "lock": ("Lock the room", None, "Nobody new can join."),
+    "unlock": ("Unlock the room", None, ""),
+    "end": ("End the conference", None,
+            "Every member leaves the room; their calls go on with the rest of their XML."),
+}
+
+_MEMBER_ACTION_DOCS = {
+    "mute": ("Mute members", None, "They still hear the room."),
+    "unmute": ("Unmute members", None, ""),
+    "deaf": ("Deafen members", None, "They no longer hear the room."),
+    "undeaf": ("Undeafen members", None, ""),
+    "hold": ("Put members on hold", None, "They neither hear nor are heard."),
+    "unhold": ("Take members off hold", None, ""),
+    "kick": ("Take members out of the room", None,
+             "The call goes on with the rest of its XML (the action URL runs)."),
+    "hangup": ("Hang members' calls up", None, "The calls end."),
+    "play": ("Play a file or tone to members", "PlayRequest", "Only they hear it."),
+    "speak": ("Speak text to members", "SpeakRequest", "Only they hear it."),
+    "dtmf": ("Send DTMF digits to members' phones", "DtmfRequest", ""),
+}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {JSON: {"schema": _ref("Error")}}}
+
+
+def _common_errors(*statuses: int) -> dict[str, Any]:
+    texts = {
+        401: "no or wrong credentials",
+        404: "unknown conference or member (error names which)",
+        409: "conflict: already or not recording, or the Idempotency-Key is still in use",
+        413: "body larger than 64 KiB",
+        415: "body is not JSON",
+        422: "bad input: `field` names it, `allowed` lists the values; or an "
+             "Idempotency-Key reused for a different request",
+        500: "unexpected failure (logged by the controller)",
+        502: "FreeSWITCH refused the command or answered something unexpected",
+        503: "FreeSWITCH is not reachable",
+        504: "FreeSWITCH did not answer in time",
+    }
+    return {str(status): _error(texts[status]) for status in statuses}
+
+
+def _ok(description: str, schema: dict[str, Any], replayable: bool = False) -> dict[str, Any]:
+    answer: dict[str, Any] = {"description": description, "content": {JSON: {"schema": schema}}}
+    if replayable:
+        answer["headers"] = {"Idempotency-Replayed": {
+            "description": "`true` when this is the stored answer to an earlier request "
+                           "with the same Idempotency-Key",
+            "schema": {"type": "string", "enum": ["true"]}}}
+    return answer
+
+
+def _post(summary: str, body: str | None, description: str, operation_id: str,
+          ok_status: int, ok_schema: dict[str, Any], tag: str,
+          errors: tuple[int, ...]) -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "summary": summary,
+        "description": description,
+        "operationId": operation_id,
+        "tags": [tag],
+        "parameters": [{"$ref": "#/components/parameters/IdempotencyKey"}],
+        "requestBody": {
+            "required": body is not None,
+            "content": {JSON: {"schema": _ref(body or "NoBody")}},
+        },
+        "responses": {
+            str(ok_status): _ok("done", ok_schema, replayable=True),
+            **_common_errors(*errors),
+        },
+    }
+    return operation
+
+
+def build_openapi() -> dict[str, Any]:
+    reads = (401, 404, 422, 500, 502, 503, 504)
+    writes = (401, 404, 409, 413, 415, 422, 500, 502, 503, 504)
+    paths: dict[str, Any] = {
+        "/v1/openapi.json": {"get": {
+            "summary": "This document", "operationId": "getOpenApi", "tags": ["meta"],
+            "responses": {"200": {"description": "the OpenAPI document",
+                                  "content": {JSON: {"schema": {"type": "object"}}}},
+                          **_common_errors(401, 500)},
+        }},
+        "/v1/conferences": {"get": {
+            "summary": "Live conferences", "operationId": "listConferences",
+            "tags": ["conferences"],
+            "responses": {"200": _ok("every live room", _ref("ConferenceList")),
+                          **_common_errors(401, 500, 502, 503, 504)},
+        }},
+        "/v1/conferences/{name}": {
+            "parameters": [{"$ref": "#/components/parameters/ConferenceName"}],
+            "get": {
+                "summary": "One conference with its members", "operationId": "getConference",
+                "tags": ["conferences"],
+                "responses": {"200": _ok("the room", _ref("ConferenceDetail")),
+                              **_common_errors(*reads)},
+            },
+        },
+        "/v1/conferences/{name}/members/{member_id}": {
+            "parameters": [{"$ref": "#/components/parameters/ConferenceName"},
+                           {"$ref": "#/components/parameters/MemberId"}],
+            "get": {
+                "summary": "One member", "operationId": "getMember", "tags": ["members"],
+                "responses": {"200": _ok("the member", _ref("Member")),
+                              **_common_errors(*reads)},
+            },
+        },
+    }
+    room_results = _room_action_results()
+    for action in inputs.ROOM_ACTIONS:
+        summary, body, description = _ROOM_ACTION_DOCS[action]
+        paths[f"/v1/conferences/{{name}}/{action}"] = {
+            "parameters": [{"$ref": "#/components/parameters/ConferenceName"}],
+            "post": _post(summary, body, description, f"room_{action}",
+                          201 if action == "record_start" else 200, room_results[action],
+                          "conferences", writes),
+        }
+    for action in inputs.MEMBER_ACTIONS:
+        summary, body, description = _MEMBER_ACTION_DOCS[action]
+        paths[f"/v1/conferences/{{name}}/members/{{member}}/{action}"] = {
+            "parameters": [{"$ref": "#/components/parameters/ConferenceName"},
+                           {"$ref": "#/components/parameters/MemberSelector"}],
+            "post": _post(summary, body, description, f"member_{action}", 200,
+                          _ref("MemberActionResult"), "members", writes),
+        }
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "Conference controller REST API", "version": __version__,
+                 "description": DESCRIPTION},
+        "security": [{"basicAuth": []}, {"bearerAuth": []}],
+        "tags": [{"name": "conferences"}, {"name": "members"}, {"name": "meta"}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "basicAuth": {"type": "http", "scheme": "basic"},
+                "bearerAuth": {"type": "http", "scheme": "bearer"},
+            },
+            "parameters": {
+                "ConferenceName": {
+                    "name": "name", "in": "path", "required": True,
+                    "description": f"the room name ({inputs.ROOM_NAME_RULE})",
+                    "schema": {"type": "string", "pattern": NAME_PATTERN}, "example": "room1",
+                },
+                "MemberSelector": {
+                    "name": "member", "in": "path", "required": True,
+                    "description": inputs.SELECTOR_RULE,
+                    "schema": {"type": "string", "pattern": SELECTOR_PATTERN}, "example": "all",
+                },
+                "MemberId": {
+                    "name": "member_id", "in": "path", "required": True,
+                    "description": "a member id",
+                    "schema": {"type": "string", "pattern": MEMBER_ID_PATTERN}, "example": "1",
+                },
+                "IdempotencyKey": {
+                    "name": "Idempotency-Key", "in": "header", "required": False,
+                    "description": inputs.IDEMPOTENCY_KEY_RULE + "; see the API description",
+                    "schema": {"type": "string", "pattern": IDEMPOTENCY_PATTERN},
+                },
+            },
+            "schemas": _schemas(),
+        },
+    }
