@@ -177,7 +177,10 @@ class CallSession:
         params = plivo_params.call_params(self.facts, CallStatus.RINGING)
         return self.fetch(Webhook(url, HttpMethod(app.answer_method)), params)
 
-    def fetch(self, hook: Webhook, params: dict[str, str], sound: bool = False) -> Document:
+    def fetch(self, hook: Webhook, params: dict[str, str], sound: bool = False,
+              empty_ok: bool = False) -> Document:
+        """Fetch and parse a document. ``empty_ok``: an empty body (e.g. 204 from an action
+        URL) means "nothing more", an empty document; elsewhere it is an error."""
         self.documents += 1
         if self.documents > MAX_DOCUMENTS:
             raise DocumentError(f"more than {MAX_DOCUMENTS} documents for one call (a loop?)")
@@ -186,6 +189,10 @@ class CallSession:
             body, final_url = self.engine.webhooks.fetch_document(hook, params, app.xml_max_bytes)
         except WebhookError as exc:
             raise DocumentError(f"cannot fetch {exc.url}: {exc.reason}") from None
+        if not body.strip():
+            if empty_ok:
+                return Document((), final_url)
+            raise DocumentError(f"{final_url} returned an empty body: no instructions for the call")
         parse = parse_sound_document if sound else parse_document
         try:
             return parse(body, final_url, max_bytes=app.xml_max_bytes, max_depth=app.xml_max_depth)
@@ -420,4 +427,4 @@ class ConferenceMember:
             except WebhookError as exc:
                 log.error("action URL failed: %s", exc)
             return None
-        return self.call.fetch(hook, params)
+        return self.call.fetch(hook, params, empty_ok=True)

@@ -49,6 +49,14 @@ def _show(entries: list[dict[str, Any]]) -> None:
         _say(f"    {entry['kind']:<8} {action:<8} {json.dumps(details)}")
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def run_demo(args: argparse.Namespace) -> int:
     from examples.app import create_app
 
@@ -61,6 +69,9 @@ def run_demo(args: argparse.Namespace) -> int:
     workdir = args.workdir or tempfile.mkdtemp(prefix="conference-demo-")
     os.makedirs(workdir, exist_ok=True)
 
+    # Port 0 means "any free port": a demo must not fail because 8000 is taken.
+    args.outbound_port = args.outbound_port or _free_port()
+    args.http_port = args.http_port or _free_port()
     app = create_app(time_limit=5)
     app_server = WSGIServer(("127.0.0.1", args.app_port), app, log=None)
     app_server.start()
@@ -163,8 +174,8 @@ def add_demo_arguments(subparsers: Any) -> None:
     demo = subparsers.add_parser("demo", help="simulator + controller + example app, scripted calls")
     demo.add_argument("--serve", action="store_true", help="keep running after the script")
     demo.add_argument("--workdir", help="where recordings and media go (default: a temp dir)")
-    demo.add_argument("--esl-port", type=int, default=0)
-    demo.add_argument("--outbound-port", type=int, default=8084)
-    demo.add_argument("--http-port", type=int, default=8000)
-    demo.add_argument("--app-port", type=int, default=5000)
+    demo.add_argument("--esl-port", type=int, default=0, help="simulator ESL (0: any free)")
+    demo.add_argument("--outbound-port", type=int, default=0, help="controller outbound ESL")
+    demo.add_argument("--http-port", type=int, default=0, help="controller REST API")
+    demo.add_argument("--app-port", type=int, default=0, help="example application")
     demo.set_defaults(func=run_demo)

@@ -24,3 +24,4 @@ def real_freeswitch_configured() -> bool:
 import sys  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(1, str(Path(__file__).parent.parent))  # examples/ and bench/

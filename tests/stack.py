@@ -64,8 +64,8 @@ class Stack:
                          "listen_port": str(outbound_port)},
             "http": {"listen_host": "127.0.0.1", "listen_port": str(self.http_port),
                      "public_base_url": f"http://127.0.0.1:{self.http_port}"},
-            "recordings": {"directory": str(self.tmp_path / "recordings")},
-            "media": {"directory": str(self.tmp_path / "media")},
+            "recordings": self._shared_dir("RECORDINGS", "recordings"),
+            "media": self._shared_dir("MEDIA", "media"),
             "webhooks": {"retries": "1", "backoff": "0.05", "read_timeout": "5"},
             "api": {"token": API_TOKEN},
             "app": {},
@@ -76,6 +76,15 @@ class Stack:
         for section, values in self.extra_settings.items():
             overrides.setdefault(section, {}).update(values)
         return overrides
+
+    def _shared_dir(self, kind: str, name: str) -> dict[str, str]:
+        """A directory FreeSWITCH writes/reads and the controller reads/writes. On the
+        simulator both are this test's tmp dir; a real FreeSWITCH names its own path
+        (CC_<KIND>_DIRECTORY) and where this process sees it (CC_<KIND>_LOCAL_DIRECTORY)."""
+        if real_freeswitch() and os.environ.get(f"CC_{kind}_DIRECTORY"):
+            return {"directory": os.environ[f"CC_{kind}_DIRECTORY"],
+                    "local_directory": os.environ.get(f"CC_{kind}_LOCAL_DIRECTORY", "")}
+        return {"directory": str(self.tmp_path / name)}
 
     # ------------------------------------------------------------ lifecycle
     def __enter__(self) -> Stack:
