@@ -1,0 +1,1 @@
+"""mod_conference model: rooms, members, the `conference` app and API."""
