@@ -30,8 +30,9 @@ from controller.conference.plan import (
     JoinPlan,
     plan_join,
 )
+from controller.conference.rooms import RoomManager
 from controller.config import Settings
-from controller.esl import CallerGone, EslError, Event, OutboundSession
+from controller.esl import CallerGone, EslError, Event, Execution, OutboundSession
 from controller.logs import bind_log_context, log_context
 from controller.media import beep_sound, document_sound, play_call, speak_call, wait_calls
 from controller.media_cache import MediaCache, MediaError
@@ -72,7 +73,8 @@ class DocumentError(Exception):
 class Engine:
     """What every call shares: settings, HTTP, media cache, room state."""
 
-    def __init__(self, settings: Settings, webhooks: Webhooks, media: MediaCache, rooms):
+    def __init__(self, settings: Settings, webhooks: Webhooks, media: MediaCache,
+                 rooms: RoomManager):
         self.settings = settings
         self.webhooks = webhooks
         self.media = media
@@ -312,7 +314,7 @@ class ConferenceMember:
             wait_sound=wait,
         )
 
-    def _enter(self):
+    def _enter(self) -> Execution:
         plan = self.plan
         # Queued back to back: FreeSWITCH runs them in order before the conference app.
         for name, value in plan.variables:
@@ -328,7 +330,7 @@ class ConferenceMember:
         return self.session.start("conference", plan.app_arg)
 
     # ------------------------------------------------------------ inside
-    def _inside(self, execution) -> None:
+    def _inside(self, execution: Execution) -> None:
         while not execution.done and not self.session.ended.is_set():
             try:
                 event = self.session.events.get(timeout=1.0)

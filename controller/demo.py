@@ -58,12 +58,11 @@ def _free_port() -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from examples.app import create_app
-
     from controller.config import load_settings
     from controller.logs import setup_logging
     from controller.service import ControllerService
     from controller.sim import SimConfig, Simulator
+    from examples.app import create_app
 
     setup_logging("WARNING")
     workdir = args.workdir or tempfile.mkdtemp(prefix="conference-demo-")
@@ -171,7 +170,9 @@ def run_demo(args: argparse.Namespace) -> int:
 
 
 def add_demo_arguments(subparsers: Any) -> None:
-    demo = subparsers.add_parser("demo", help="simulator + controller + example app, scripted calls")
+    demo = subparsers.add_parser(
+        "demo", help="simulator + controller + example app, scripted calls"
+    )
     demo.add_argument("--serve", action="store_true", help="keep running after the script")
     demo.add_argument("--workdir", help="where recordings and media go (default: a temp dir)")
     demo.add_argument("--esl-port", type=int, default=0, help="simulator ESL (0: any free)")

@@ -79,8 +79,8 @@ def document_sound(document: Document, resolve_play: Callable[[str], str],
 
     Used for enter, exit and wait sounds, which mod_conference plays itself.
     Speak becomes mod_dptools' ``tts://engine|voice|text`` file format (it
-    works inside file_string, where ``say:`` does not); Wait becomes silence. A loop of 0 plays once: mod_conference repeats the
-    wait sound by itself.
+    works inside file_string, where ``say:`` does not); Wait becomes silence. A loop
+    of 0 plays once: mod_conference repeats the wait sound by itself.
     """
     entries: list[str] = []
     for verb in document.verbs:

@@ -8,6 +8,7 @@ import signal
 
 import gevent
 import gevent.event
+from flask import Blueprint
 from gevent.pywsgi import WSGIServer
 
 from controller.call import Engine
@@ -63,7 +64,7 @@ class ControllerService:
         self.http: WSGIServer | None = None
         self.stopped = gevent.event.Event()
 
-    def api_blueprint(self):  # the REST API, when present
+    def api_blueprint(self) -> Blueprint | None:  # the REST API, when present
         try:
             from controller.api import create_blueprint
         except ImportError:

@@ -338,7 +338,8 @@ class RoomManager:
         transcribe_var = event.get(f"{TRANSCRIBE_VAR}{_hex(recording_id)}")
         if transcribe_var:
             kind, method, url = transcribe_var.split("|", 2)
-            gevent.spawn(self._transcribe, owner, facts, path, kind, Webhook(url, HttpMethod(method)))
+            hook = Webhook(url, HttpMethod(method))
+            gevent.spawn(self._transcribe, owner, facts, path, kind, hook)
 
     def local_recording_path(self, recording_id: str, fmt: str) -> str:
         return os.path.join(self.recordings_local_dir, f"{recording_id}.{fmt}")

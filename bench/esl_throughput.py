@@ -1,0 +1,161 @@
+"""Benchmark: events per second from the simulator through our InboundClient into a consumer,
+and concurrent outbound sessions through our OutboundServer.
+
+    .venv/bin/python -m bench esl_throughput
+
+1. inbound: 200 members in 10 rooms (``direct-<room>``, no controller) are muted and
+   unmuted through ``Simulator.churn_mute``: every mute-member/unmute-member is a real
+   conference::maintenance event (about 2.5 KB, the captures' header set). A second
+   process runs ``InboundClient`` (our greenswitch layer) with one consumer queue that
+   counts what it gets.
+2. outbound: 200 calls reach an ``OutboundServer`` at once; each session does what the
+   engine does first (connect, myevents, linger, subscribe, answer) and waits for the
+   answer's completion; all 200 are up together before any hangs up.
+
+Target (issue 3): >= 20,000 events/s into the consumer; 200 concurrent sessions.
+"""
+
+from __future__ import annotations
+
+from gevent import monkey
+
+monkey.patch_all()
+
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+
+import gevent  # noqa: E402
+import gevent.event  # noqa: E402
+
+from controller.esl import OutboundServer  # noqa: E402
+from controller.sim import SimConfig, Simulator  # noqa: E402
+
+ROOMS, MEMBERS = 10, 20
+SECONDS = 4.0
+OUTBOUND_CALLS = 200
+
+CONSUMER = r"""
+from gevent import monkey; monkey.patch_all()
+import sys, time, gevent
+from controller.esl import InboundClient
+port, seconds, fmt = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
+client = InboundClient("127.0.0.1", port, "ClueCon", event_format=fmt)
+queue = client.subscribe("bench", ["conference::maintenance"])
+client.start()
+assert client.wait_connected(10)
+print("ready", flush=True)
+count, first, last = 0, None, None
+deadline = None
+while True:
+    event = queue.get(timeout=2.0)
+    if event is None:
+        break
+    now = time.perf_counter()
+    if first is None:
+        first, deadline = now, now + seconds
+    count += 1
+    last = now
+    if now >= deadline:
+        break
+print(f"{count} {(last or 0) - (first or 0):.6f}", flush=True)
+client.stop()
+"""
+
+
+def _inbound(sim: Simulator, event_format: str) -> dict[str, float]:
+    consumer = subprocess.Popen(
+        [sys.executable, "-c", CONSUMER, str(sim.esl_port), str(SECONDS), event_format],
+        stdout=subprocess.PIPE, text=True,
+    )
+    assert consumer.stdout.readline().strip() == "ready"
+    churn = [gevent.spawn(_churn, sim, f"bench{r}") for r in range(ROOMS)]
+    out, _ = consumer.communicate(timeout=SECONDS + 30)
+    gevent.killall(churn)
+    count, elapsed = out.split()
+    return {"events": int(count), "seconds": float(elapsed),
+            "events_per_s": int(count) / max(float(elapsed), 1e-9)}
+
+
+def _churn(sim: Simulator, room: str) -> None:
+    while True:
+        sim.churn_mute(room, 1)
+        gevent.sleep(0.002)  # let the simulator's listener write
+
+
+def _outbound(sim: Simulator, port: int, server_done: list) -> dict[str, float]:
+    up = gevent.event.Event()
+    together = {"max": 0, "now": 0}
+    all_in = gevent.event.Event()
+
+    def handler(session):
+        session.connect()
+        session.myevents()
+        session.linger(30)
+        session.subscribe("conference::maintenance")
+        session.execute("answer", timeout=30)
+        together["now"] += 1
+        together["max"] = max(together["max"], together["now"])
+        if together["now"] == OUTBOUND_CALLS:
+            all_in.set()
+        up.wait(timeout=60)
+        session.hangup()
+        session.ended.wait(timeout=10)
+        together["now"] -= 1
+
+    server = OutboundServer("127.0.0.1", port, handler)
+    server.start()
+    started = time.perf_counter()
+    phones = [sim.phones.call("5555", caller_id=f"c{i}") for i in range(OUTBOUND_CALLS)]
+    reached = all_in.wait(timeout=60)
+    answered_s = time.perf_counter() - started
+    up.set()
+    for phone in phones:
+        phone.wait_hangup(timeout=30)
+    gevent.sleep(0.5)
+    left = len(server.sessions)
+    server.stop()
+    server_done.append(True)
+    return {"outbound_sessions_concurrent": together["max"],
+            "outbound_all_answered_s": answered_s if reached else float("nan"),
+            "outbound_sessions_left": left}
+
+
+def run() -> dict:
+    from controller.demo import _free_port
+
+    port = _free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        sim = Simulator(SimConfig(esl_host="127.0.0.1", esl_port=0, password="ClueCon",
+                                  outbound_host="127.0.0.1", outbound_port=port,
+                                  recordings_dir=tmp, time_scale=0.02))
+        sim.start()
+        try:
+            for r in range(ROOMS):
+                for m in range(MEMBERS):
+                    sim.phones.call(f"direct-bench{r}", caller_id=f"m{r}-{m}")
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and sum(
+                    (sim.conference_state(f"bench{r}") or {}).get("count", 0)
+                    for r in range(ROOMS)) < ROOMS * MEMBERS:
+                gevent.sleep(0.1)
+            plain = _inbound(sim, "plain")
+            as_json = _inbound(sim, "json")
+            sim.phones.close()
+            done: list = []
+            outbound = _outbound(sim, port, done)
+        finally:
+            sim.stop()
+    return {
+        "inbound_plain_events_per_s": round(plain["events_per_s"]),
+        "inbound_plain_events": plain["events"],
+        "inbound_json_events_per_s": round(as_json["events_per_s"]),
+        **outbound,
+        "target": {"inbound_plain_events_per_s": ">= 20,000",
+                   "outbound_sessions_concurrent": ">= 200"},
+    }
+
+
+if __name__ == "__main__":
+    print(run())
