@@ -351,7 +351,7 @@ class ConferenceMember:
             self._digits(event)
         elif action == "floor-change" and self.join.floor_event:
             if event.get("New-ID") == self.member.member_id:
-                self._callback(MemberAction.FLOOR)
+                self._callback(MemberAction.FLOOR, event=event)
 
     def _joined(self, event: Event) -> None:
         self.member = MemberFacts(
@@ -362,7 +362,7 @@ class ConferenceMember:
         )
         bind_log_context(member_id=self.member.member_id)
         log.info("joined %s as member %s", self.plan.fs_room, self.member.member_id)
-        self._callback(MemberAction.ENTER)
+        self._callback(MemberAction.ENTER, event=event)
         # The add-member of a room's first member counts itself: Conference-Size 1
         # only happens when the call created the room (empty rooms are destroyed).
         creator = event.get("Conference-Size") == "1"
@@ -389,14 +389,16 @@ class ConferenceMember:
                 log.error("kick for hangupOnStar failed: %s", reply.strip())
             return
         log.info("digits matched: %s", digits)
-        self._callback(MemberAction.DIGITS, digits=digits)
+        self._callback(MemberAction.DIGITS, digits=digits, event=event)
 
-    def _callback(self, action: MemberAction, digits: str = "") -> None:
+    def _callback(self, action: MemberAction, digits: str = "", event: Event | None = None) -> None:
         hook = self.join.callback
         if hook is None:
             return
+        stamp = event.timestamp_us if event is not None else 0
         params = plivo_params.callback_params(
-            MemberEvent(action, self.member, digits=digits), self.call.facts, self.call._status
+            MemberEvent(action, self.member, digits=digits, timestamp_us=stamp),
+            self.call.facts, self.call._status,
         )
         self.engine.webhooks.send(hook, params, key=self.call._lane)
 

@@ -57,6 +57,7 @@ class MemberEvent:
     member: MemberFacts
     digits: str = ""
     recording: RecordingFacts | None = None
+    timestamp_us: int = 0  # FreeSWITCH's Event-Date-Timestamp of what caused it
 
 
 @dataclass(frozen=True)

@@ -329,7 +329,8 @@ class RoomManager:
             method, member_id, call_uuid, url = record_var.split("|", 3)
             owner = MemberFacts(owner.room, owner.conference_uuid, member_id, call_uuid)
             params = plivo_params.callback_params(
-                MemberEvent(MemberAction.RECORD, owner, recording=facts), None,
+                MemberEvent(MemberAction.RECORD, owner, recording=facts,
+                            timestamp_us=event.timestamp_us), None,
                 CallStatus.IN_PROGRESS,
             )
             with log_context(room=owner.room, recording_id=recording_id):

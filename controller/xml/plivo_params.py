@@ -57,6 +57,10 @@ def callback_params(event: MemberEvent, call: CallFacts | None,
         params["ConferenceDigitsMatch"] = event.digits
     if event.recording is not None:
         params.update(_recording(event.recording, with_durations=True))
+    if event.timestamp_us:
+        # Not a Plivo parameter: when FreeSWITCH saw it (µs since the epoch), so an
+        # application can measure delay; Plivo applications ignore unknown parameters.
+        params["EventTimestamp"] = str(event.timestamp_us)
     return params
 
 
