@@ -34,53 +34,84 @@ def _decode(raw: bytes) -> str:
 _HEADER_LINE = re.compile(r"([^:\n]*):[ ]?([^\n]*)")
 
 
+def _split_lines(text: str) -> list[str]:
+    """``name, value, name, value...`` of a header block, or [] if one line is not
+    ``name: value`` (then the slower, strict path decides)."""
+    # Encoded values cannot contain ": " (both characters are encoded), so one
+    # replace + split gives the flat list at C speed.
+    flat = text.replace("\n", ": ").split(": ")
+    return flat if len(flat) == 2 * (text.count("\n") + 1) else []
+
+
+def _normalise(block: bytes) -> str:
+    text = _decode(block)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").rstrip("\r")
+    return text.strip("\n")
+
+
+def _strict_pairs(text: str) -> list[tuple[str, str]]:
+    pairs = _HEADER_LINE.findall(text)
+    if len(pairs) != text.count("\n") + 1:
+        bad = next((line for line in text.split("\n") if ":" not in line), text[:80])
+        raise FrameError(f"header line without ':': {bad[:80]!r}")
+    return pairs
+
+
+def _flat_header_block(block: bytes, url_decoded: bool) -> list[str]:
+    text = _normalise(block)
+    if not text:
+        return []
+    flat = _split_lines(text) if url_decoded else []
+    if not flat:
+        flat = [part for pair in _strict_pairs(text) for part in pair]
+    if url_decoded and "%" in text:
+        _unquote_values(flat)
+    return flat
+
+
 def parse_header_block(block: bytes, url_decoded: bool) -> list[tuple[str, str]]:
     """Split a header block into (name, value) pairs, in wire order.
 
     ``url_decoded`` is True for blocks whose values FreeSWITCH URL-encodes
     (plain events, the outbound ``connect`` reply). Outer frame headers are
     not encoded, except that the ``connect`` reply *is* an encoded event.
-    One decode and one regex pass: an event has ~80 headers and this runs for
-    every event, so it is the hot path of the whole controller.
+    This runs for every event (~80 headers each): it is the hot path of the
+    whole controller, hence C-level string operations only.
     """
-    text = _decode(block)
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").rstrip("\r")
-    text = text.strip("\n")
-    if not text:
-        return []
-    lines = text.count("\n") + 1
-    if url_decoded:
-        # Encoded values cannot contain ": " (both characters are encoded), so one
-        # replace + split gives name, value, name, value... at C speed.
-        flat = text.replace("\n", ": ").split(": ")
-        if len(flat) == 2 * lines:
-            pairs = list(zip(flat[0::2], flat[1::2], strict=True))
-            return _unquote_values(pairs) if "%" in text else pairs
-    pairs = _HEADER_LINE.findall(text)
-    if len(pairs) != lines:
-        bad = next((line for line in text.split("\n") if ":" not in line), text[:80])
-        raise FrameError(f"header line without ':': {bad[:80]!r}")
-    if url_decoded and "%" in text:
-        return _unquote_values(pairs)
-    return pairs
+    flat = _flat_header_block(block, url_decoded)
+    return list(zip(flat[0::2], flat[1::2], strict=True))
 
 
-def _unquote_values(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """URL-decode every value, in one ``unquote`` call for the whole block.
+def percent_decode(text: str) -> str:
+    """``urllib.parse.unquote`` at C speed for what FreeSWITCH writes.
+
+    FreeSWITCH's encoder leaves every ``%`` followed by two hex digits (a bare
+    ``%`` becomes ``%25``) and every other byte printable ASCII, so ``%XX`` can
+    be turned into ``\\xXX`` and run through the ``unicode_escape`` codec, then
+    re-read as UTF-8. Anything else (a stray ``%``, non-ASCII input) takes
+    ``unquote``, which gives the same result, slowly.
+    """
+    try:
+        escaped = text.replace("\\", "\\\\").replace("%", "\\x").encode("ascii")
+        return escaped.decode("unicode_escape").encode("latin-1").decode("utf-8", "replace")
+    except (UnicodeError, ValueError):
+        return unquote(text, errors="replace")
+
+
+def _unquote_values(flat: list[str]) -> None:
+    """URL-decode the values of a flat header list in place, in one ``unquote`` call.
 
     The encoded values are joined with NUL, decoded together and split again;
     a value that decodes to a NUL of its own (``%00``) makes the counts differ,
     and then each value is decoded alone.
     """
-    encoded = [i for i, (_, value) in enumerate(pairs) if "%" in value]
-    decoded = unquote("\0".join(pairs[i][1] for i in encoded), errors="replace").split("\0")
+    encoded = [i for i in range(1, len(flat), 2) if "%" in flat[i]]
+    decoded = percent_decode("\0".join([flat[i] for i in encoded])).split("\0")
     if len(decoded) != len(encoded):
-        decoded = [unquote(pairs[i][1], errors="replace") for i in encoded]
-    result = list(pairs)
+        decoded = [unquote(flat[i], errors="replace") for i in encoded]
     for i, value in zip(encoded, decoded, strict=True):
-        result[i] = (pairs[i][0], value)
-    return result
+        flat[i] = value
 
 
 class Event:
@@ -89,79 +120,151 @@ class Event:
     ``headers`` maps each name to its *first* value; FreeSWITCH repeats some
     names (``floor-change`` repeats the Conference-* block, ``Unique-ID`` can
     appear twice) and ``pairs`` keeps every line for whoever needs them.
+
+    Parsed lazily: an event has ~80 headers, consumers read a handful, and the
+    controller receives every event of every room. ``get``/``[]``/``in`` find a
+    header in the raw block (C-speed ``str.find``) until someone asks for the
+    whole ``headers`` dict or ``pairs``, which are then built once.
     """
 
-    __slots__ = ("headers", "pairs", "body", "received_at")
+    __slots__ = ("_text", "_encoded", "_headers", "_flat", "body", "received_at")
 
     def __init__(self, pairs: list[tuple[str, str]], body: str = "", received_at: float = 0.0):
-        self.pairs = pairs
-        # First occurrence wins (reversed, so earlier pairs overwrite later ones).
-        self.headers = dict(reversed(pairs))
+        self._text = None
+        self._encoded = False
+        self._flat = [part for pair in pairs for part in pair]
+        self._headers = dict(reversed(pairs))  # first occurrence wins
         self.body = body
         self.received_at = received_at
 
+    @classmethod
+    def from_block(cls, text: str, encoded: bool, body: str = "",
+                   received_at: float = 0.0) -> Event:
+        """An event over a normalised header block (LF lines, no blank lines)."""
+        event = cls.__new__(cls)
+        event._text = text
+        event._encoded = encoded
+        event._headers = None
+        event._flat = None
+        event.body = body
+        event.received_at = received_at
+        return event
+
+    # ------------------------------------------------------------ full parse
+    def _parse(self) -> list[str]:
+        if self._flat is None:
+            text = self._text
+            flat = _split_lines(text) if text else []
+            if text and not flat:
+                flat = [part for pair in _lenient_pairs(text) for part in pair]
+            if self._encoded and "%" in text:
+                _unquote_values(flat)
+            self._flat = flat
+        return self._flat
+
+    @property
+    def headers(self) -> dict[str, str]:
+        if self._headers is None:
+            flat = self._parse()
+            # Walking backwards, earlier duplicates overwrite later ones: first wins.
+            self._headers = dict(zip(flat[-2::-2], flat[::-2], strict=True))
+        return self._headers
+
+    @property
+    def pairs(self) -> list[tuple[str, str]]:
+        flat = self._parse()
+        return list(zip(flat[0::2], flat[1::2], strict=True))
+
+    # ------------------------------------------------------------ lookups
+    def _find(self, name: str) -> str | None:
+        text = self._text
+        prefix = name + ": "
+        if text.startswith(prefix):
+            start = len(prefix)
+        else:
+            at = text.find("\n" + prefix)
+            if at < 0:
+                return None
+            start = at + len(prefix) + 1
+        end = text.find("\n", start)
+        value = text[start:] if end < 0 else text[start:end]
+        return percent_decode(value) if self._encoded and "%" in value else value
+
     def get(self, name: str, default: str | None = None) -> str | None:
-        return self.headers.get(name, default)
+        if self._headers is not None:
+            return self._headers.get(name, default)
+        value = self._find(name)
+        return default if value is None else value
 
     def __getitem__(self, name: str) -> str:
-        return self.headers[name]
+        value = self.get(name)
+        if value is None:
+            raise KeyError(name)
+        return value
 
     def __contains__(self, name: str) -> bool:
-        return name in self.headers
+        return self.get(name) is not None
 
     def get_all(self, name: str) -> list[str]:
-        return [value for key, value in self.pairs if key == name]
+        flat = self._parse()
+        return [flat[i + 1] for i in range(0, len(flat), 2) if flat[i] == name]
 
     @property
     def name(self) -> str:
-        return self.headers.get("Event-Name", "")
+        return self.get("Event-Name", "")
 
     @property
     def subclass(self) -> str:
-        return self.headers.get("Event-Subclass", "")
+        return self.get("Event-Subclass", "")
 
     @property
     def key(self) -> str:
         """What subscriptions match on: the subclass of CUSTOM events, else the name."""
-        return self.subclass if self.name == "CUSTOM" else self.name
+        name = self.name
+        return self.subclass if name == "CUSTOM" else name
 
     @property
     def action(self) -> str:
         """The conference::maintenance Action (or empty)."""
-        return self.headers.get("Action", "")
+        return self.get("Action", "")
 
     @property
     def unique_id(self) -> str:
-        return self.headers.get("Unique-ID", "")
+        return self.get("Unique-ID", "")
 
     @property
     def timestamp_us(self) -> int:
         try:
-            return int(self.headers.get("Event-Date-Timestamp", "0"))
+            return int(self.get("Event-Date-Timestamp", "0"))
         except ValueError:
             return 0
 
     def __repr__(self) -> str:
-        label = self.key or self.headers.get("Content-Type", "?")
+        label = self.key or self.get("Content-Type", "?")
         if self.action:
             label += f"/{self.action}"
-        return f"<Event {label} {len(self.pairs)} headers, body {len(self.body)}>"
+        return f"<Event {label}, body {len(self.body)}>"
+
+
+def _lenient_pairs(text: str) -> list[tuple[str, str]]:
+    """Event bodies that are not all ``name: value`` (never seen from FreeSWITCH): keep
+    the lines that are. The frame itself was already checked by the reader."""
+    return _HEADER_LINE.findall(text)
 
 
 def parse_plain_event(body: bytes, received_at: float = 0.0) -> Event:
     """A ``text/event-plain`` body: encoded headers, then an optional inner body."""
-    head, sep, rest = body.partition(b"\n\n")
-    pairs = parse_header_block(head, url_decoded=True)
-    inner = ""
-    if sep:
-        length = next((v for k, v in pairs if k == "Content-Length"), None)
+    head, _, rest = body.partition(b"\n\n")
+    event = Event.from_block(_normalise(head), True, "", received_at)
+    if rest:
+        length = event.get("Content-Length")
         if length is not None:
             try:
                 size = int(length)
             except ValueError:
                 raise FrameError(f"bad inner Content-Length {length!r}") from None
-            inner = _decode(rest[:size])
-    return Event(pairs, inner, received_at)
+            event.body = _decode(rest[:size])
+    return event
 
 
 class _Pairs(list):

@@ -172,7 +172,7 @@ class InboundClient:
     def _dispatch(self, event: Event) -> None:
         """greenswitch handler: route only, never block."""
         if event.name == "BACKGROUND_JOB":
-            job = self._jobs.get(event.headers.get("Job-UUID", ""))
+            job = self._jobs.get(event.get("Job-UUID", ""))
             if job is not None:
                 job.set(event.body)
         for consumer in self._by_key.get(event.key, ()):
@@ -191,7 +191,7 @@ class InboundClient:
         """A plain command; returns its Reply-Text."""
         _single_line(line)
         reply = self._live().send(line, timeout=timeout or self.command_timeout)
-        return reply.headers.get("Reply-Text", "")
+        return reply.get("Reply-Text", "")
 
     def api(self, command: str, timeout: float | None = None) -> str:
         """``api <command>``: the body FreeSWITCH returns (errors are text, as in FreeSWITCH)."""
@@ -209,7 +209,7 @@ class InboundClient:
             reply = self._live().send(
                 f"bgapi {command}\nJob-UUID: {job_uuid}", timeout=self.command_timeout
             )
-            text = reply.headers.get("Reply-Text", "")
+            text = reply.get("Reply-Text", "")
             if not text.startswith("+OK"):
                 raise EslCommandError(f"bgapi {command}", text)
             try:
@@ -232,7 +232,7 @@ class InboundClient:
             log.warning("esl: subscription failed: %s", exc)
             conn.abort(f"subscription failed: {exc}")
             return
-        text = reply.headers.get("Reply-Text", "")
+        text = reply.get("Reply-Text", "")
         if not text.startswith("+OK"):
             log.error("esl: FreeSWITCH refused %r: %s", line, text)
 

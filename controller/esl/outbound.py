@@ -84,16 +84,16 @@ class OutboundSession:
     def _on_event(self, event: Event) -> None:
         name = event.name
         if name == "CHANNEL_EXECUTE_COMPLETE":
-            execution = self._executions.pop(event.headers.get("Application-UUID", ""), None)
+            execution = self._executions.pop(event.get("Application-UUID", ""), None)
             if execution is not None:
                 execution._done.set(event)
         elif name in ("CHANNEL_HANGUP", "CHANNEL_HANGUP_COMPLETE"):
-            self.hangup_cause = event.headers.get("Hangup-Cause", self.hangup_cause)
+            self.hangup_cause = event.get("Hangup-Cause", self.hangup_cause)
             self.hungup.set()
         self.events.put_nowait(event)
 
     def _on_disconnect(self, event: Event) -> None:
-        disposition = event.headers.get("Content-Disposition", "")
+        disposition = event.get("Content-Disposition", "")
         # After the linger notice FreeSWITCH has flushed the channel's events; after
         # disconnect or close nothing more comes. Either way nobody else will answer.
         if disposition in ("linger", "disconnect", CLOSED):
@@ -124,7 +124,7 @@ class OutboundSession:
 
     def _expect_ok(self, line: str, headers: list[tuple[str, str]] = (), body: str = "") -> str:
         reply = self.command(line, headers, body)
-        text = reply.headers.get("Reply-Text", "")
+        text = reply.get("Reply-Text", "")
         if not text.startswith("+OK"):
             raise EslCommandError(line, text)
         return text

@@ -10,7 +10,9 @@ places where 0.0.19 breaks (DESIGN §5):
   a truncated body followed by EOF made ``_read_socket`` spin forever without
   yielding. Ours reads frames byte-exactly, treats EOF and garbage as the end
   of the connection, and fails every waiting command.
-* ``handle_event`` merged event bodies into headers and could not parse JSON.
+* ``handle_event`` merged event bodies into headers and could not parse JSON;
+  ``process_events`` read every header of every event to route it and polled
+  its queue once a second.
 * ``send()`` had no timeout, ignored partial writes and let two greenlets
   interleave their bytes. Ours holds a lock around the queue slot and a full
   ``sendall``, and takes a timeout.
@@ -177,7 +179,7 @@ class SafeProtocolMixin:
 
     def _resolve_command(self, reply: Event) -> None:
         if not self._commands_sent:
-            log.warning("esl: reply with no command waiting: %r", reply.headers.get("Reply-Text"))
+            log.warning("esl: reply with no command waiting: %r", reply.get("Reply-Text"))
             return
         self._commands_sent.pop(0).set(reply)
 
@@ -194,9 +196,33 @@ class SafeProtocolMixin:
         except OSError:
             pass
 
+    # ------------------------------------------------------------ dispatching
+    def process_events(self) -> None:  # replaces ESLProtocol.process_events
+        """greenswitch's routing (handlers by Event-Name, by subclass for CUSTOM, DISCONNECT
+        for notices, ``log``, then ``*``) without reading every header of every event (its
+        version touches ``event.headers``, which would defeat lazy parsing), and without
+        waking once a second: the closed notice queued at EOF ends the loop."""
+        handlers_of = self.event_handlers
+        queue = self._esl_event_queue
+        while self._run:
+            event = queue.get()
+            content_type = event.get("Content-Type")
+            if content_type == "text/disconnect-notice":
+                handlers = handlers_of.get("DISCONNECT")
+            else:
+                name = event.get("Event-Name")
+                key = event.get("Event-Subclass") if name == "CUSTOM" else name
+                handlers = handlers_of.get(key)
+                if not handlers and content_type == "log/data":
+                    handlers = handlers_of.get("log")
+                if not handlers:
+                    handlers = handlers_of.get("*")
+            for handler in handlers or ():
+                self._safe_exec_handler(handler, event)
+
     def _closed_notice_seen(self, event: Event) -> None:
         """DISCONNECT handler: the synthetic notice ends the dispatch loop, in order."""
-        if event.headers.get("Content-Disposition") == CLOSED:
+        if event.get("Content-Disposition") == CLOSED:
             self._run = False
 
     # ------------------------------------------------------------ writing
@@ -275,9 +301,9 @@ class SafeInboundESL(SafeProtocolMixin, gs.InboundESL):
         from controller.esl.errors import EslAuthError
 
         reply = self.send(f"auth {self.password}", timeout=self.timeout)
-        if reply.headers.get("Reply-Text") != "+OK accepted":
+        if reply.get("Reply-Text") != "+OK accepted":
             raise EslAuthError(
-                f"FreeSWITCH refused the Event Socket password: {reply.headers.get('Reply-Text')}"
+                f"FreeSWITCH refused the Event Socket password: {reply.get('Reply-Text')}"
             )
 
 

@@ -8,6 +8,7 @@ events do have, so objects here are lists of ``(key, value)`` pairs.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Union
 
@@ -25,7 +26,12 @@ class JObject(list):
         return self
 
 
+_NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f]')
+
+
 def _string(text: str) -> str:
+    if not _NEEDS_ESCAPE.search(text):  # the common case, at C speed
+        return f'"{text}"'
     out = ['"']
     for ch in text:
         code = ord(ch)

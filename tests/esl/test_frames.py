@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from urllib.parse import unquote
+
 import pytest
 from capture_file import read_capture
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from controller.esl.frames import (
     FrameError,
@@ -11,6 +15,7 @@ from controller.esl.frames import (
     parse_header_block,
     parse_json_event,
     parse_plain_event,
+    percent_decode,
 )
 
 
@@ -103,3 +108,16 @@ def test_encode_command_refuses_newlines_and_puts_long_args_in_body():
         encode_command("api a\nb")
     with pytest.raises(ValueError):
         encode_command("sendmsg", [("execute-app-arg", "x\ny")])
+
+
+@settings(max_examples=2000, derandomize=True)
+@given(st.text(alphabet=st.sampled_from(list("%0123456789ABCDEFabcdefgZ\\ :/+é€\x00")),
+               max_size=16))
+def test_percent_decode_matches_unquote(text):
+    assert percent_decode(text) == unquote(text, errors="replace")
+
+
+def test_percent_decode_examples():
+    assert percent_decode("tone_stream%3A//%25(300,0,1000)") == "tone_stream://%(300,0,1000)"
+    assert percent_decode("caf%C3%A9 %E2%82%AC") == "café €"
+    assert percent_decode("100%") == "100%"  # a stray % falls back to unquote

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -65,3 +66,18 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 15.0, what: str = 
             return value
         gevent.sleep(0.02)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def conferences(stack: Any) -> dict[str, dict]:
+    """FreeSWITCH's own listing (works on the simulator and on a real FreeSWITCH)."""
+    text = stack.api("conference json_list").strip()
+    if not text.startswith("["):
+        return {}
+    return {conf["conference_name"]: conf for conf in json.loads(text)}
+
+
+def member_of(stack: Any, room: str, uuid: str) -> dict | None:
+    conf = conferences(stack).get(room)
+    if conf is None:
+        return None
+    return next((m for m in conf.get("members", []) if m.get("uuid") == uuid), None)

@@ -13,8 +13,7 @@ import re
 import gevent
 import pytest
 import requests
-from appkit import wait_until
-from conftest import conferences, member_of
+from appkit import conferences, member_of, wait_until
 
 from controller.media import BEEP_ONE, BEEP_TWO
 
