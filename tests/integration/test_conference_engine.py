@@ -384,3 +384,25 @@ def _wav(millis: int = 300) -> bytes:
     from examples.app import beep_wav
 
     return beep_wav(millis=millis)
+
+
+def test_transcription_engine_gets_the_recording_and_its_text_is_posted(tmp_path, recorder):
+    from stack import Stack
+
+    recorder.documents["/answer"] = conference(
+        "room1", callbackUrl="/cb", record="true", recordFileFormat="wav",
+        transcriptionType="hybrid", transcriptionUrl="/tx", transcriptionMethod="GET")
+    settings = {"transcription": {"engine": "transcriber_stub:transcribe"}}
+    with Stack(tmp_path, app=recorder.app, settings=settings) as stack:
+        alice = join(stack, recorder, "alice")
+        gevent.sleep(0.5)
+        alice.hangup()
+        record = recorder.wait_for("/cb", ConferenceAction="record")[0]
+        transcription = recorder.wait_for("/tx")[0]
+    assert transcription["method"] == "GET"
+    assert transcription["TranscriptionStatus"] == "completed"
+    assert transcription["TranscriptionType"] == "hybrid"
+    assert transcription["Transcription"].startswith("hybrid transcript of ")
+    assert transcription["Transcription"].endswith("starting b'RIFF'")
+    assert transcription["RecordingID"] == record["RecordingID"]
+    assert "Error" not in transcription
