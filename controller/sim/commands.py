@@ -11,7 +11,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from controller.sim.fsutil import cause_from_str, separate_string, switch_true
+from controller.sim.fsutil import atoi, cause_from_str, separate_string, switch_true
 from controller.sim.show import SHOW_SYNTAX
 from controller.sim.show import show as show_tables
 
@@ -285,28 +285,15 @@ def sched_api(core: Core, arg: str, session: Channel | None) -> str:
     now = int(core.clock.now())
     recur = 0
     if when_text.startswith("+"):
-        when = now + _atol(when_text[1:])
+        when = now + atoi(when_text[1:])
     elif when_text.startswith("@"):
-        recur = _atol(when_text[1:])
+        recur = atoi(when_text[1:])
         when = now + recur
     else:
-        when = _atol(when_text)
+        when = atoi(when_text)
     command = command[:-1] if command.endswith("&") else command
     task_id = core.scheduler.add(when, group, command, recur)
     return f"+OK Added: {task_id}\n"
-
-
-def _atol(text: str) -> int:
-    digits = ""
-    for i, ch in enumerate(text.strip()):
-        if ch.isdigit() or (i == 0 and ch in "+-"):
-            digits += ch
-        else:
-            break
-    try:
-        return int(digits)
-    except ValueError:
-        return 0
 
 
 def sched_del(core: Core, arg: str, session: Channel | None) -> str:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from controller.sim.fsutil import atoi
+
 GOODBYE = "Disconnected, goodbye.\nSee you at ClueCon! http://www.cluecon.com/\n"
 MAX_CONTENT_LENGTH = 16 * 1024 * 1024  # mod_event_socket MAX_CONTENT_LENGTH
 MAX_COMMAND_BYTES = 10485760  # read_packet max_len: a longer block is cut there
@@ -107,7 +109,7 @@ class CommandReader:
             value = value.lstrip(" ")
             command.headers.append((name, value))
             if name.lower() == "content-length":
-                length = _c_atoi(value)
+                length = atoi(value)
                 if length < 0 or length > MAX_CONTENT_LENGTH:
                     raise ProtocolViolation(f"Content-Length {value!r} out of range")
                 if length > 0:
@@ -115,20 +117,6 @@ class CommandReader:
                     self._body_left = length
                     return command
         return command
-
-
-def _c_atoi(text: str) -> int:
-    digits = ""
-    stripped = text.strip()
-    for i, ch in enumerate(stripped):
-        if ch.isdigit() or (i == 0 and ch in "+-"):
-            digits += ch
-        else:
-            break
-    try:
-        return int(digits)
-    except ValueError:
-        return 0
 
 
 def auth_request_frame() -> bytes:
