@@ -46,7 +46,6 @@ class MediaCache:
         self.cache_seconds = cache_seconds
         self._known: dict[str, tuple[str, float]] = {}
         self._locks: dict[str, gevent.lock.Semaphore] = {}
-        os.makedirs(local_directory, exist_ok=True)
 
     def path_for(self, url: str) -> str:
         """The path FreeSWITCH should play for ``url``; downloads it if needed."""
@@ -65,6 +64,7 @@ class MediaCache:
             name = hashlib.sha256(url.encode()).hexdigest()[:32] + media_extension(
                 url, content_type
             )
+            os.makedirs(self.local_directory, exist_ok=True)
             local = os.path.join(self.local_directory, name)
             temporary = f"{local}.{os.getpid()}.part"
             with open(temporary, "wb") as handle:

@@ -74,7 +74,13 @@ class ControllerService:
     def start(self) -> None:
         from controller.http import create_app
 
-        os.makedirs(_absolute(self.settings.recordings_local_directory), exist_ok=True)
+        for what, path in (("recordings", self.settings.recordings_local_directory),
+                           ("media", self.settings.media_local_directory)):
+            try:
+                os.makedirs(_absolute(path), exist_ok=True)
+            except OSError as exc:
+                raise OSError(exc.errno, f"cannot use the {what} directory {path}: "
+                                         f"{exc.strerror}") from None
         self.rooms.start()
         self.esl.start()
         self.outbound.start()

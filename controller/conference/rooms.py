@@ -118,6 +118,10 @@ class RoomManager:
         self.transcriber = transcriber
         self.rooms: dict[str, Room] = {}
         self._locks: dict[str, gevent.lock.Semaphore] = {}
+        # Recordings FreeSWITCH could not open (start-recording with Error): it still
+        # fires stop-recording after that (conference_record.c falls through to `end:`),
+        # and the application must hear about the failure once, not twice.
+        self._failed_recordings: dict[str, str] = {}
         self._consumer = None
         self._greenlet: gevent.Greenlet | None = None
         self.resyncs = 0
@@ -227,6 +231,13 @@ class RoomManager:
                 room.members.pop(event.get("Member-ID", ""), None)
         elif action == "start-recording":
             path = event.get("Path", "")
+            error = event.get("Error")
+            if error:
+                self._room(fs_room).recordings.pop(path, None)
+                if path not in self._failed_recordings:
+                    self._failed_recordings[path] = error
+                    self._recording_stopped(fs_room, event, error=error)
+                return
             self._room(fs_room).recordings[path] = Recording(
                 recording_id_from_path(path), path, event.timestamp_us / 1e6
             )
@@ -238,7 +249,8 @@ class RoomManager:
             room = self.rooms.get(fs_room)
             if room is not None:
                 room.recordings.pop(event.get("Path", ""), None)
-            self._recording_stopped(fs_room, event)
+            if self._failed_recordings.pop(event.get("Path", ""), None) is None:
+                self._recording_stopped(fs_room, event)
         elif action in ("lock", "unlock"):
             self._room(fs_room).locked = action == "lock"
         elif action == "conference-destroy":
@@ -274,8 +286,18 @@ class RoomManager:
                                               plan.time_limit, api)
                     room.time_limit = plan.time_limit
             if plan.record is not None and not room.recordings:
-                self.start_recording(plan.fs_room, plan.record, api=api, owner=member,
-                                     callback=callback, transcription=transcription)
+                try:
+                    self.start_recording(plan.fs_room, plan.record, api=api, owner=member,
+                                         callback=callback, transcription=transcription)
+                except RoomError as exc:
+                    log.error("rooms: %s", exc)
+                    if callback is not None:
+                        failed = RecordingFacts("", "", error=str(exc))
+                        params = plivo_params.callback_params(
+                            MemberEvent(MemberAction.RECORD, member, recording=failed), None,
+                            CallStatus.IN_PROGRESS,
+                        )
+                        self.webhooks.send(callback, params, key=f"rec:{plan.fs_room}")
 
     def _schedule_time_limit(self, fs_room: str, conference_uuid: str, seconds: int,
                              api: ApiCall) -> None:
@@ -293,7 +315,10 @@ class RoomManager:
         api = api or self.esl.api
         recording_id = str(uuid.uuid4())
         fs_path = f"{self.recordings_fs_dir.rstrip('/')}/{recording_id}.{fmt.value}"
-        os.makedirs(self.recordings_local_dir, exist_ok=True)
+        try:
+            os.makedirs(self.recordings_local_dir, exist_ok=True)
+        except OSError as exc:  # FreeSWITCH may still manage; it says so if not
+            log.warning("rooms: recordings directory %s: %s", self.recordings_local_dir, exc)
         if callback is not None:
             member_id = owner.member_id if owner else ""
             call_uuid = owner.call_uuid if owner else ""
@@ -309,7 +334,7 @@ class RoomManager:
         self._room(fs_room).recordings[fs_path] = Recording(recording_id, fs_path, time.time())
         return RecordingFacts(recording_id, self.recording_url(recording_id, fmt.value))
 
-    def _recording_stopped(self, fs_room: str, event: Event) -> None:
+    def _recording_stopped(self, fs_room: str, event: Event, error: str = "") -> None:
         path = event.get("Path", "")
         recording_id = recording_id_from_path(path)
         fmt = os.path.splitext(path)[1].lstrip(".")
@@ -318,9 +343,12 @@ class RoomManager:
             duration_ms = int(event.get("Milliseconds-Elapsed", "0") or 0)
         except ValueError:
             duration_ms = 0
+        local = self.local_recording_path(recording_id, fmt)
+        if not error and os.path.isdir(self.recordings_local_dir) and not os.path.exists(local):
+            error = f"FreeSWITCH wrote no file for this recording ({path})"
         facts = RecordingFacts(
             recording_id, self.recording_url(recording_id, fmt), duration_ms=duration_ms,
-            start_ms=end_ms - duration_ms, end_ms=end_ms, error=event.get("Error", ""),
+            start_ms=end_ms - duration_ms, end_ms=end_ms, error=error,
         )
         record_var = event.get(f"{RECORD_VAR}{_hex(recording_id)}")
         owner = MemberFacts(self.app_room_name(fs_room), event.get("Conference-Unique-ID", ""),
@@ -334,7 +362,10 @@ class RoomManager:
                 CallStatus.IN_PROGRESS,
             )
             with log_context(room=owner.room, recording_id=recording_id):
-                log.info("recording stopped after %d ms", duration_ms)
+                if error:
+                    log.error("recording failed: %s", error)
+                else:
+                    log.info("recording stopped after %d ms", duration_ms)
                 self.webhooks.send(Webhook(url, HttpMethod(method)), params, key=f"rec:{fs_room}")
         transcribe_var = event.get(f"{TRANSCRIBE_VAR}{_hex(recording_id)}")
         if transcribe_var:
@@ -350,7 +381,9 @@ class RoomManager:
         local = self.local_recording_path(recording.recording_id,
                                           os.path.splitext(fs_path)[1].lstrip("."))
         text, error = "", ""
-        if self.transcriber is None:
+        if recording.error:
+            error = f"nothing to transcribe: {recording.error}"
+        elif self.transcriber is None:
             error = NO_ENGINE
             log.warning("transcription of recording %s requested but %s",
                         recording.recording_id, NO_ENGINE)

@@ -406,3 +406,27 @@ def test_transcription_engine_gets_the_recording_and_its_text_is_posted(tmp_path
     assert transcription["Transcription"].endswith("starting b'RIFF'")
     assert transcription["RecordingID"] == record["RecordingID"]
     assert "Error" not in transcription
+
+
+def test_a_recording_freeswitch_cannot_write_is_reported_not_silent(tmp_path, recorder, sim_only):
+    from stack import Stack
+
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("a file where the recordings directory should be")
+    recorder.documents["/answer"] = conference(
+        "room1", callbackUrl="/cb", record="true", transcriptionType="auto",
+        transcriptionUrl="/tx")
+    # FreeSWITCH (here the simulator) is told a path it cannot write; the controller's
+    # own view of the directory is fine.
+    settings = {"recordings": {"directory": str(blocked / "recordings"),
+                               "local_directory": str(tmp_path / "local-recordings")}}
+    with Stack(tmp_path, app=recorder.app, settings=settings) as stack:
+        join(stack, recorder, "alice")
+        record = recorder.wait_for("/cb", ConferenceAction="record")[0]
+        transcription = recorder.wait_for("/tx")[0]
+        gevent.sleep(0.5)
+        assert len(recorder.at("/cb", ConferenceAction="record")) == 1  # once, not twice
+    assert record["RecordingError"] == "File could not be opened for recording"
+    assert record["RecordingDurationMs"] == "0"
+    assert transcription["TranscriptionStatus"] == "failed"
+    assert transcription["Error"].startswith("nothing to transcribe")

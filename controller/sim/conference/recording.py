@@ -80,6 +80,17 @@ class RoomRecording:
             if rec in self.records:
                 self.records.remove(rec)
             self.record_count -= 1
+            # conference_record.c jumps to `end:`, which still fires stop-recording.
+            self.fire_conf(
+                "stop-recording",
+                [
+                    ("Path", rec.path),
+                    ("Other-Recordings", tf(self.record_count > 0)),
+                    ("Samples-Out", "0"),
+                    ("Samplerate", str(self.rate)),
+                    ("Milliseconds-Elapsed", "0"),
+                ],
+            )
             return
         rec.started_at = self.core.clock.now()
         if self.allowed("record"):
