@@ -124,6 +124,9 @@ class CallSession:
                 self._fail(str(exc))
             except EslError as exc:
                 self._fail(f"FreeSWITCH refused a command: {exc}")
+            except Exception as exc:  # a bug of ours: this call ends cleanly, others go on
+                log.exception("call failed on an internal error")
+                self._fail(f"internal error: {type(exc).__name__}: {exc}")
             finally:
                 self._finish()
 
@@ -316,6 +319,10 @@ class ConferenceMember:
 
     def _enter(self) -> Execution:
         plan = self.plan
+        # Events from earlier verbs are history (a member that rejoins a room keeps its
+        # member id, so an old floor-change could pass for a new one).
+        while not self.session.events.empty():
+            self.session.events.get_nowait()
         # Queued back to back: FreeSWITCH runs them in order before the conference app.
         for name, value in plan.variables:
             self.session.start("set", f"{name}={value}")
