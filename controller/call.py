@@ -50,6 +50,7 @@ from controller.model import (
     Wait,
     Webhook,
 )
+from controller.resume import RESUME_VARIABLE, decode_resume, encode_resume
 from controller.webhooks import WebhookError, Webhooks
 from controller.xml import plivo_params
 from controller.xml.errors import XmlError
@@ -66,8 +67,15 @@ HANGUP_CAUSES = {
 }
 
 
+CONTROLLED_VARIABLE = "cc_controlled"  # set on every call we run: a reconnect is not a new call
+
+
 class DocumentError(Exception):
     """The application's document could not be fetched or used."""
+
+
+class SocketLost(CallerGone):
+    """The call's socket closed under us with the call possibly still up."""
 
 
 class Engine:
@@ -117,9 +125,20 @@ class CallSession:
                 # Our own member events (add-member, floor-change, digits-match) carry our
                 # Unique-ID, so myevents lets them through (capture 05d).
                 self.session.subscribe("conference::maintenance")
-                self.run_document(self.fetch_answer())
+                resume = channel.get(f"variable_{RESUME_VARIABLE}")
+                if resume:
+                    self.resume(resume)
+                elif channel.get(f"variable_{CONTROLLED_VARIABLE}"):
+                    raise DocumentError(
+                        "this call lost its controller connection outside a room; where it "
+                        "was in its document is not known, so it cannot be resumed"
+                    )
+                else:
+                    self.session.start("set", f"{CONTROLLED_VARIABLE}=true")
+                    self.run_document(self.fetch_answer())
             except CallerGone:
-                log.info("caller hung up")
+                if not self.session.lost:
+                    log.info("caller hung up")
             except DocumentError as exc:
                 self._fail(str(exc))
             except EslError as exc:
@@ -144,6 +163,12 @@ class CallSession:
                 pass
 
     def _finish(self) -> None:
+        if self.session.lost:
+            # Not the end of the call: FreeSWITCH runs the dialplan's next `socket` when
+            # the current application returns, and that connection carries on.
+            log.warning("lost the call's socket (controller restart or network fault); "
+                        "FreeSWITCH keeps the call and will reconnect it")
+            return
         cause = self.session.hangup_cause
         if not self.session.hungup.is_set():
             try:
@@ -246,6 +271,44 @@ class CallSession:
             raise DocumentError(f"verb {type(verb).__name__} is not supported")
         return None
 
+    def resume(self, value: str) -> None:
+        """A call whose controller connection was lost while it was in a room: the member
+        has left, so tell the application (exit, action) and go on from there."""
+        try:
+            state = decode_resume(value)
+        except ValueError as exc:
+            raise DocumentError(f"cannot resume this call: {exc}") from None
+        self.answered = True
+        self.session.start("unset", RESUME_VARIABLE)
+        channel = self.session.channel
+        member_id = channel.get("variable_conference_member_id", "")
+        if not member_id:
+            raise DocumentError("the controller connection was lost before the call joined "
+                                f"room {state.room}; it cannot be resumed")
+        member = MemberFacts(state.room, channel.get("variable_conference_uuid", ""),
+                             member_id, self.facts.uuid)
+        bind_log_context(room=state.room, member_id=member_id)
+        log.warning("resuming the call: member %s left %s while its controller was away",
+                    member_id, state.room)
+        if state.callback is not None:
+            params = plivo_params.callback_params(MemberEvent(MemberAction.EXIT, member),
+                                                  self.facts, self._status)
+            self.engine.webhooks.send(state.callback, params, key=self._lane)
+        if state.action is None:
+            return
+        self.engine.webhooks.wait_lane(self._lane, timeout=self.settings.webhooks.read_timeout)
+        params = plivo_params.action_params(member, None, self.facts, self._status)
+        if state.redirect:
+            self.run_document(self.fetch(state.action, params, empty_ok=True))
+            return
+        try:
+            self.engine.webhooks.request(state.action, params)
+        except WebhookError as exc:
+            log.error("action URL failed: %s", exc)
+        self.error = ("the verbs after <Conference> were lost with the controller connection; "
+                      "the call ended after its action URL")
+        log.error(self.error)
+
     def answer(self) -> None:
         if not self.answered:
             self.session.execute("answer", timeout=self.settings.freeswitch.command_timeout)
@@ -326,6 +389,8 @@ class ConferenceMember:
         # Queued back to back: FreeSWITCH runs them in order before the conference app.
         for name, value in plan.variables:
             self.session.start("set", f"{name}={value}")
+        # What to do when the member leaves, should this connection be gone by then.
+        self.session.start("set", f"{RESUME_VARIABLE}={encode_resume(self.join)}")
         for binding in plan.digit_bindings:
             self.session.start("bind_digit_action", binding.arg)
         if plan.digit_bindings:
@@ -345,6 +410,8 @@ class ConferenceMember:
                 continue
             if event.key == "conference::maintenance":
                 self._conference_event(event)
+        if not execution.done and self.session.lost:
+            raise SocketLost("socket closed while the member was in the room")
 
     def _conference_event(self, event: Event) -> None:
         if event.get("Conference-Name") != self.plan.fs_room:
@@ -417,6 +484,8 @@ class ConferenceMember:
             log.info("room %s is full: going on with the next verb", self.plan.fs_room)
             return None
         log.info("left the room")
+        if not self.session.hungup.is_set():
+            self.session.start("unset", RESUME_VARIABLE)
         self._callback(MemberAction.EXIT)
         if self.plan.digit_bindings and not self.session.hungup.is_set():
             try:

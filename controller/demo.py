@@ -79,7 +79,7 @@ def run_demo(args: argparse.Namespace) -> int:
     sim = Simulator(SimConfig(
         esl_host="127.0.0.1", esl_port=args.esl_port, password="ClueCon",
         outbound_host="127.0.0.1", outbound_port=args.outbound_port,
-        recordings_dir=os.path.join(workdir, "recordings"),
+        recordings_dir=os.path.join(workdir, "recordings"), product_dialplan=True,
     ))
     sim.start()
     settings = load_settings(environ={}, overrides={

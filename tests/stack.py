@@ -109,6 +109,7 @@ class Stack:
             esl_host="127.0.0.1", esl_port=0, password="ClueCon",
             outbound_host="127.0.0.1", outbound_port=self.outbound_port,
             recordings_dir=str(self.tmp_path / "recordings"), time_scale=self.time_scale,
+            product_dialplan=True,
         ))
         self.sim.start()
         self.esl_host, self.esl_port, self.esl_password = "127.0.0.1", self.sim.esl_port, "ClueCon"

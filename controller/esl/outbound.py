@@ -61,6 +61,10 @@ class OutboundSession:
         self.events: gevent.queue.Queue = gevent.queue.Queue()
         self.hungup = gevent.event.Event()
         self.ended = gevent.event.Event()  # no more events will come
+        # The socket closed with no hangup seen and not by us: the call may well be up
+        # (controller restart, network fault); FreeSWITCH goes on with its dialplan.
+        self.lost = False
+        self._closing = False
         self.hangup_cause = ""
         self._executions: dict[str, Execution] = {}
         self._esl = SafeOutboundSession(address, sock)
@@ -94,10 +98,13 @@ class OutboundSession:
 
     def _on_disconnect(self, event: Event) -> None:
         disposition = event.get("Content-Disposition", "")
-        # After the linger notice FreeSWITCH has flushed the channel's events; after
-        # disconnect or close nothing more comes. Either way nobody else will answer.
-        if disposition in ("linger", "disconnect", CLOSED):
+        # The linger notice comes after the channel hung up and its events were flushed;
+        # a disconnect notice we did not ask for (no `exit`) means the same without linger.
+        if disposition == "linger" or (disposition == "disconnect" and not self._closing):
             self.hungup.set()
+        if disposition in ("linger", "disconnect", CLOSED):
+            if disposition == CLOSED and not self.hungup.is_set() and not self._closing:
+                self.lost = True
             self._fail_executions()
             self.ended.set()
         self.events.put_nowait(event)
@@ -199,8 +206,17 @@ class OutboundSession:
         self._expect_ok("sendmsg", [("call-command", "hangup"), ("hangup-cause", cause)])
 
     # ------------------------------------------------------------ teardown
+    def detach(self, timeout: float = 2.0) -> None:
+        """Let go of a live call (controller shutdown): FreeSWITCH keeps it and runs the
+        dialplan's next application when the current one returns. Whoever waits on this
+        session sees it ``lost``, not hung up."""
+        if not self.hungup.is_set():
+            self.lost = True
+        self.close(timeout)
+
     def close(self, timeout: float = 2.0) -> None:
         """Release the socket: ``exit`` (FreeSWITCH ends the linger), then close."""
+        self._closing = True
         self._fail_executions()
         self._esl.shutdown(say_exit=self._esl.connected, timeout=timeout)
         self.ended.set()
@@ -234,9 +250,10 @@ class OutboundServer:
         return self._server.address[:2]
 
     def stop(self, timeout: float = 5.0) -> None:
-        self._server.stop(timeout=timeout)
+        """Stop accepting and let go of every call: they stay up in FreeSWITCH."""
         for session in list(self.sessions):
-            session.close(timeout=0.5)
+            session.detach(timeout=0.5)
+        self._server.stop(timeout=timeout)
 
     def _handle(self, sock: Any, address: Any) -> None:
         self.accepted += 1

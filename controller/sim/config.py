@@ -68,6 +68,10 @@ class SimConfig:
     outbound_host: str = "127.0.0.1"
     outbound_port: int = 8084
     outbound_mode: str = "async full"  # the words after host:port in `socket`
+    # The product dialplan (freeswitch-conf/dialplan/phones.xml): `socket` again when the
+    # first one returns with the call up, then an error tone and a hangup. False: the
+    # capture setup's plain `socket` extension.
+    product_dialplan: bool = False
     recordings_dir: str = "./var/recordings"
     sounds_dir: str = ""  # where relative sound paths are looked up (sound_prefix)
     profiles: dict[str, dict[str, str]] = field(default_factory=lambda: dict(DEFAULT_PROFILES))

@@ -117,13 +117,25 @@ def dp_match(number: str) -> str:
     return f"ARRAY::{number}|:{number}"
 
 
-def make_dialplan(socket_target: str, recordings_dir: str) -> Dialplan:
-    """The default dialplan: capture extensions, else the outbound socket."""
+# freeswitch-conf/dialplan/phones.xml, after its `socket`: once more (a controller that
+# lost the connection picks the call up again), then tell the caller and hang up.
+PRODUCT_TAIL = [
+    ("playback", "tone_stream://%(250,250,480,620);loops=6"),
+    ("hangup", "NORMAL_TEMPORARY_FAILURE"),
+]
+
+
+def make_dialplan(socket_target: str, recordings_dir: str,
+                  product: bool = False) -> Dialplan:
+    """The default dialplan: capture extensions, else the outbound socket (twice, then an
+    error tone and a hangup, with ``product``)."""
 
     def lookup(number: str) -> Extension:
         extension = capture_extension(number, recordings_dir)
         if extension is not None:
             return extension
+        if product:
+            return [("socket", socket_target), ("socket", socket_target), *PRODUCT_TAIL]
         return [("socket", socket_target)]
 
     return lookup

@@ -36,7 +36,8 @@ class Simulator:
         target = (
             f"{self.config.outbound_host}:{self.config.outbound_port} {self.config.outbound_mode}"
         )
-        self.dialplan = dialplan or make_dialplan(target.strip(), self.config.recordings_dir)
+        self.dialplan = dialplan or make_dialplan(target.strip(), self.config.recordings_dir,
+                                                  self.config.product_dialplan)
         self.phones = PhoneBook(self.core, self.dialplan)
         self._server: gevent.server.StreamServer | None = None
         self._listeners: set[Listener] = set()

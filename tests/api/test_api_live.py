@@ -7,7 +7,6 @@ calls fetch the answer app's ``<Conference>room1</Conference><Speak>after</Speak
 from __future__ import annotations
 
 import os
-import shutil
 from datetime import datetime, timezone
 
 import gevent
@@ -379,10 +378,9 @@ def test_room_prefix_scopes_the_api_to_this_tenant(tmp_path):
 
 
 def test_an_unexpected_failure_is_a_logged_json_500(room: LiveRoom, caplog):
-    # The recordings directory turned into a file under the controller: a server fault.
-    directory = room.stack.tmp_path / "recordings"
-    shutil.rmtree(directory)
-    directory.write_text("not a directory")
+    # Corrupt the controller's own state under it: a server fault, not a client error.
+    rooms = room.stack.controller.rooms
+    directory, rooms.recordings_local_dir = rooms.recordings_local_dir, None
     try:
         key = {"Idempotency-Key": "record-on-broken-disk"}
         for _ in range(2):  # a 500 is not kept: the retry runs again (and fails again)
@@ -391,10 +389,9 @@ def test_an_unexpected_failure_is_a_logged_json_500(room: LiveRoom, caplog):
             assert "Idempotency-Replayed" not in response.headers
             assert response.json() == {
                 "error": "internal_error",
-                "message": "unexpected FileExistsError; the controller logged the details"}
+                "message": "unexpected TypeError; the controller logged the details"}
         logged = [r for r in caplog.records if "failed unexpectedly" in r.getMessage()]
         assert len(logged) == 2 and logged[0].exc_info is not None
         assert room.get("/v1/conferences/room1").status_code == 200  # still serving
     finally:
-        directory.unlink()
-        directory.mkdir()
+        rooms.recordings_local_dir = directory

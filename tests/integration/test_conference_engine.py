@@ -430,3 +430,50 @@ def test_a_recording_freeswitch_cannot_write_is_reported_not_silent(tmp_path, re
     assert record["RecordingDurationMs"] == "0"
     assert transcription["TranscriptionStatus"] == "failed"
     assert transcription["Error"].startswith("nothing to transcribe")
+
+
+def test_members_outlive_a_controller_restart_and_their_action_still_runs(stack, recorder):
+    recorder.documents["/answer"] = conference("room1", callbackUrl="/cb", action="/act")
+    recorder.documents["/act"] = '<Response><Wait length="1"/></Response>'
+    alice = join(stack, recorder, "alice")
+    bob = join(stack, recorder, "bob")
+    alice_id = str(member_of(stack, "room1", alice.uuid)["id"])
+    room_uuid = conferences(stack)["room1"]["conference_uuid"]
+
+    stack.stop_controller_service()
+    gevent.sleep(0.5)
+    # The old controller reports nothing: the members are still in the room.
+    assert recorder.at("/cb", ConferenceAction="exit") == []
+    assert recorder.at("/hangup") == []
+    assert alice.is_up and bob.is_up
+
+    stack.start_controller_service()
+    assert member_of(stack, "room1", alice.uuid) is not None
+    stack.api(f"conference room1 kick {alice_id}")  # alice leaves while nobody held her socket
+
+    exit_ = recorder.wait_for("/cb", ConferenceAction="exit", CallUUID=alice.uuid)[0]
+    action = recorder.wait_for("/act", CallUUID=alice.uuid)[0]
+    for request in (exit_, action):
+        assert request["ConferenceMemberID"] == alice_id
+        assert request["ConferenceUUID"] == room_uuid
+        assert request["ConferenceName"] == "room1"
+        assert request["CallStatus"] == "in-progress"
+    assert alice.wait_hangup(timeout=15) == "NORMAL_CLEARING"  # after the action's Wait
+    hangups = recorder.wait_for("/hangup", CallUUID=alice.uuid)
+    gevent.sleep(0.3)
+    assert len(recorder.at("/hangup", CallUUID=alice.uuid)) == 1
+    assert "Error" not in hangups[0]
+    assert bob.is_up and member_of(stack, "room1", bob.uuid) is not None
+
+
+def test_a_call_lost_outside_a_room_is_ended_with_an_error_not_restarted(stack, recorder):
+    recorder.documents["/answer"] = '<Response><Wait length="4"/></Response>'
+    phone = stack.phones.call("1000", caller_id="alice")
+    phone.wait_answered(timeout=10)
+    gevent.sleep(1)  # inside the Wait: FreeSWITCH finishes it before `socket` returns
+    stack.stop_controller_service()
+    stack.start_controller_service()
+    assert phone.wait_hangup(timeout=15) == "NORMAL_CLEARING"
+    hangup = recorder.wait_for("/hangup", CallUUID=phone.uuid)[0]
+    assert "cannot be resumed" in hangup["Error"]
+    assert len(recorder.at("/answer", CallUUID=phone.uuid)) == 1  # never fetched again
