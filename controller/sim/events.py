@@ -245,6 +245,8 @@ class EventBus:
         self.identity = identity
         self.sequence = 0
         self._consumers: list[Callable[[Event], None]] = []
+        # consumers that only take one channel's events (see narrow)
+        self._by_uuid: dict[str, list[Callable[[Event], None]]] = {}
         self._fixed = (
             ("Core-UUID", identity.core_uuid),
             ("FreeSWITCH-Hostname", identity.hostname),
@@ -259,6 +261,18 @@ class EventBus:
     def unsubscribe(self, consumer: Callable[[Event], None]) -> None:
         if consumer in self._consumers:
             self._consumers.remove(consumer)
+        for uuid, consumers in list(self._by_uuid.items()):
+            if consumer in consumers:
+                consumers.remove(consumer)
+                if not consumers:
+                    del self._by_uuid[uuid]
+
+    def narrow(self, consumer: Callable[[Event], None], uuid: str) -> None:
+        """From now on offer ``consumer`` only the events whose Unique-ID or Job-Owner-UUID
+        is ``uuid``: a ``myevents`` session listener drops every other event anyway, and
+        with thousands of calls offering each event to every listener cost O(calls)."""
+        self.unsubscribe(consumer)
+        self._by_uuid.setdefault(uuid, []).append(consumer)
 
     def create(self, name: str, origin: tuple[str, str, int], subclass: str | None = None) -> Event:
         """switch_event_create_subclass: the standard headers, then Event-Subclass."""
@@ -284,3 +298,9 @@ class EventBus:
     def fire(self, event: Event) -> None:
         for consumer in list(self._consumers):
             consumer(event)
+        if self._by_uuid:
+            uuid = event.get("Unique-ID")
+            owner = event.get("Job-Owner-UUID")
+            for key in (uuid, owner) if owner and owner != uuid else (uuid,):
+                for consumer in list(self._by_uuid.get(key or "", ())):
+                    consumer(event)

@@ -22,7 +22,7 @@ import gevent.event
 
 from controller.sim import wire
 from controller.sim.events import EVENT_NAMES, Event, event_type
-from controller.sim.fsutil import strip_cr
+from controller.sim.fsutil import atoi, strip_cr
 
 if TYPE_CHECKING:
     from controller.sim.channel import Channel
@@ -385,7 +385,7 @@ class Listener:
             if self.session is None:
                 return "-ERR not controlling a session"
             rest = cmd[6:]
-            self.linger_time = int(_c_atoi(rest[1:])) if rest.startswith(" ") and rest[1:] else -1
+            self.linger_time = int(atoi(rest[1:])) if rest.startswith(" ") and rest[1:] else -1
             self.linger = True
             return (
                 "+OK will linger"
@@ -473,6 +473,8 @@ class Listener:
         self.event_types.update(MYEVENTS)
         self.myevents = True
         self.events_enabled = True
+        if self.session is not None:  # offer() drops other channels' events: skip them
+            self.core.bus.narrow(self.offer, self.session.uuid)
         if "xml" in cmd or "XML" in cmd:
             self.fmt = "xml"
         if "json" in cmd or "JSON" in cmd:
@@ -665,7 +667,3 @@ def _true(value: str | None) -> bool:
     return switch_true(value)
 
 
-def _c_atoi(text: str) -> int:
-    from controller.sim.fsutil import atoi
-
-    return atoi(text)
