@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import signal
@@ -124,6 +125,11 @@ def run_forever(settings: Settings) -> int:
     except OSError as exc:
         log.error("cannot start: %s", exc)
         return 1
+    # Everything alive now lives as long as the process: keep it out of the cyclic
+    # collector's full passes, which otherwise scan it again and again (~50 ms pauses
+    # with hundreds of calls, measured by bench/callback_latency).
+    gc.collect()
+    gc.freeze()
     gevent.signal_handler(signal.SIGTERM, service.stop)
     gevent.signal_handler(signal.SIGINT, service.stop)
     service.stopped.wait()

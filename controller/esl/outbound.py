@@ -57,7 +57,7 @@ class OutboundSession:
     def __init__(self, sock: Any, address: Any, command_timeout: float = 5.0):
         self.address = address
         self.command_timeout = command_timeout
-        self.channel: dict[str, str] = {}
+        self.channel: Event = Event([])
         self.events: gevent.queue.Queue = gevent.queue.Queue()
         self.hungup = gevent.event.Event()
         self.ended = gevent.event.Event()  # no more events will come
@@ -136,13 +136,14 @@ class OutboundSession:
             raise EslCommandError(line, text)
         return text
 
-    def connect(self) -> dict[str, str]:
-        """The first command: FreeSWITCH answers with the channel's data."""
+    def connect(self) -> Event:
+        """The first command: FreeSWITCH answers with the channel's data (an Event: read
+        what you need with ``get``)."""
         reply = self.command("connect")
-        self.channel = dict(reply.headers)
+        self.channel = reply
         if not self.uuid:
             raise EslCommandError("connect", "reply without Unique-ID")
-        return self.channel
+        return reply
 
     def myevents(self) -> None:
         self._expect_ok("myevents")
@@ -154,6 +155,28 @@ class OutboundSession:
         from controller.esl.inbound import subscription_command
 
         self._expect_ok(subscription_command(keys))
+
+    def filter(self, header: str, value: str) -> None:
+        """Once any filter exists FreeSWITCH sends only events matching one of them."""
+        self._expect_ok(f"filter {header} {value}")
+
+    def commands(self, lines: list[str]) -> list[str]:
+        """Plain commands (myevents, linger, event, filter...) in one write; each must be
+        answered +OK. Returns the Reply-Texts."""
+        if not self._esl.connected:
+            raise CallerGone(self._esl.close_reason or "socket closed")
+        try:
+            replies = self._esl.send_many([encode_command(line) for line in lines],
+                                          self.command_timeout)
+        except EslTimeout:
+            raise
+        except EslError as exc:
+            raise CallerGone(str(exc)) from None
+        texts = [reply.get("Reply-Text", "") for reply in replies]
+        for line, text in zip(lines, texts, strict=True):
+            if not text.startswith("+OK"):
+                raise EslCommandError(line, text)
+        return texts
 
     def divert_events(self, on: bool = True) -> None:
         self._expect_ok(f"divert_events {'on' if on else 'off'}")
@@ -175,8 +198,37 @@ class OutboundSession:
         (but it also holds back ``bind_digit_action`` ``exec:`` actions, which
         are queued the same way). ``loops=-1`` repeats the app until hangup.
         """
+        return self.start_many([(app, arg, event_lock, loops)])[0]
+
+    def start_many(self, apps: list[tuple[str, str, bool, int]]) -> list[Execution]:
+        """Several ``start``s, (app, arg, event_lock, loops) each, in one write: FreeSWITCH
+        queues and runs them in order, we do not wait a round trip for each."""
         if self.hungup.is_set():
-            raise CallerGone(f"call is gone; cannot run {app}")
+            raise CallerGone(f"call is gone; cannot run {apps[0][0]}")
+        raws, executions = [], []
+        for app, arg, event_lock, loops in apps:
+            raw, execution = self._sendmsg(app, arg, event_lock, loops)
+            raws.append(raw)
+            executions.append(execution)
+            self._executions[execution.app_uuid] = execution
+        try:
+            replies = self._esl.send_many(raws, self.command_timeout)
+        except BaseException as exc:
+            for execution in executions:
+                self._executions.pop(execution.app_uuid, None)
+            if isinstance(exc, EslError) and not isinstance(exc, EslTimeout):
+                raise CallerGone(str(exc)) from None
+            raise
+        for (app, *_), reply in zip(apps, replies, strict=True):
+            text = reply.get("Reply-Text", "")
+            if not text.startswith("+OK"):
+                for execution in executions:
+                    self._executions.pop(execution.app_uuid, None)
+                raise EslCommandError(f"sendmsg {app}", text)
+        return executions
+
+    def _sendmsg(self, app: str, arg: str, event_lock: bool,
+                 loops: int) -> tuple[bytes, Execution]:
         app_uuid = str(uuid.uuid4())
         headers = [("call-command", "execute"), ("execute-app-name", app),
                    ("event-uuid", app_uuid)]
@@ -191,14 +243,9 @@ class OutboundSession:
                 body = arg
             else:
                 headers.append(("execute-app-arg", arg))
-        execution = Execution(self, app, app_uuid)
-        self._executions[app_uuid] = execution
-        try:
-            self._expect_ok("sendmsg", headers, body)
-        except BaseException:
-            self._executions.pop(app_uuid, None)
-            raise
-        return execution
+        if not self._esl.connected:
+            raise CallerGone(self._esl.close_reason or "socket closed")
+        return encode_command("sendmsg", headers, body), Execution(self, app, app_uuid)
 
     def hangup(self, cause: str = "NORMAL_CLEARING") -> None:
         if self.hungup.is_set():

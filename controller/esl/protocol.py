@@ -37,6 +37,7 @@ from controller.esl.errors import EslConnectionLost, EslNotConnected, EslTimeout
 from controller.esl.frames import (
     Event,
     FrameError,
+    _normalise,
     parse_header_block,
     parse_json_event,
     parse_plain_event,
@@ -159,9 +160,11 @@ class SafeProtocolMixin:
             self._resolve_command(Event(pairs, body.decode("utf-8", "replace"), now))
         elif content_type == "command/reply":
             if "Event-Name" in outer:
-                # The outbound `connect` reply is a serialized event: encoded values.
-                pairs = parse_header_block(head, url_decoded=True)
-            self._resolve_command(Event(pairs, "", now))
+                # The outbound `connect` reply is a serialized event (encoded values, ~170
+                # headers): parsed lazily like any event, a call keeps only what it reads.
+                self._resolve_command(Event.from_block(_normalise(head), True, "", now))
+            else:
+                self._resolve_command(Event(pairs, "", now))
         elif content_type == "auth/request":
             self._auth_request_event.set()
         elif content_type == "text/disconnect-notice":
@@ -231,23 +234,30 @@ class SafeProtocolMixin:
         return self.send_raw((data + "\n\n").encode("utf-8"), timeout)
 
     def send_raw(self, raw: bytes, timeout: float | None) -> Event:
+        return self.send_many([raw], timeout)[0]
+
+    def send_many(self, raws: list[bytes], timeout: float | None) -> list[Event]:
+        """Pipeline commands: one write, then the replies in order (FreeSWITCH answers
+        each command in turn). Saves a round trip per command."""
         if not self.connected:
             raise EslNotConnected(self.close_reason or "not connected")
-        waiting: AsyncResult = AsyncResult()
+        waiting: list[AsyncResult] = [AsyncResult() for _ in raws]
         with self._send_lock:
-            self._commands_sent.append(waiting)
+            self._commands_sent.extend(waiting)
             try:
-                self.sock.sendall(raw)
+                self.sock.sendall(b"".join(raws))
             except BaseException as exc:
                 # A partial write leaves the stream unusable: close it.
-                if waiting in self._commands_sent:
-                    self._commands_sent.remove(waiting)
+                for result in waiting:
+                    if result in self._commands_sent:
+                        self._commands_sent.remove(result)
                 self.abort(f"write failed: {exc!r}")
                 if isinstance(exc, OSError):
                     raise EslConnectionLost(str(exc)) from None
                 raise
         try:
-            return waiting.get(timeout=timeout)
+            with gevent.Timeout(timeout):
+                return [result.get() for result in waiting]
         except gevent.Timeout:
             raise EslTimeout(f"no reply within {timeout} s") from None
 

@@ -42,8 +42,8 @@ def test_retries_5xx_then_succeeds():
     app = recording_app(statuses=[503, 500, 200])
     with serve(app) as base:
         hooks = Webhooks(settings())
-        response, body = hooks.request(Webhook(f"{base}/hook"), {"a": "1"})
-        assert response.status_code == 200 and body == b"<Response/>"
+        result = hooks.request(Webhook(f"{base}/hook"), {"a": "1"})
+        assert result.status == 200 and result.body == b"<Response/>"
         assert len(app.seen) == 3
         assert hooks.retried == 2
 
@@ -109,6 +109,24 @@ def test_signature_covers_url_and_sorted_form_params():
         assert not verify_signature("other", url1, p1, h1[SIGNATURE_HEADER])
         assert not verify_signature("s3cret", url1, {**p1, "a": "9"}, h1[SIGNATURE_HEADER])
         assert h1[SIGNATURE_HEADER] == sign("s3cret", url1, {"a": "1", "b": "2"})
+
+
+def test_redirects_are_followed_and_url_credentials_become_basic_auth():
+    app = recording_app()
+
+    @app.post("/moved")
+    def moved():
+        return "", 307, {"Location": "/hook"}
+
+    with serve(app) as base:
+        hooks = Webhooks(settings())
+        body, final = hooks.fetch_document(
+            Webhook(base.replace("http://", "http://ops:s%40cret@") + "/moved"), {"a": "1"},
+            max_bytes=1000)
+        assert body == b"<Response/>" and final == f"{base}/hook"
+        method, params, headers, _ = app.seen[0]
+        assert method == "POST" and params == {"a": "1"}
+        assert headers["Authorization"] == "Basic b3BzOnNAY3JldA=="  # ops:s@cret
 
 
 def test_document_size_limit_is_enforced_while_reading():
