@@ -59,6 +59,8 @@ log = logging.getLogger(__name__)
 
 LINGER_SECONDS = 30  # FreeSWITCH keeps the socket this long after hangup, for the last events
 SESSION_EVENTS = ("CHANNEL_EXECUTE_COMPLETE", "CHANNEL_HANGUP", "CHANNEL_HANGUP_COMPLETE")
+# What a resumed call reads of its channel later (the rest of `connect` is dropped).
+RESUME_FIELDS = ("variable_conference_member_id", "variable_conference_uuid")
 MAX_DOCUMENTS = 50  # redirect/action documents per call: a loop guard
 HANGUP_CAUSES = {
     None: "NORMAL_CLEARING",
@@ -109,7 +111,7 @@ class CallSession:
 
     # ------------------------------------------------------------ lifecycle
     def run(self) -> None:
-        channel = self.session.connect()
+        channel = self.session.connect(keep=RESUME_FIELDS)
         self.facts = CallFacts(
             uuid=self.session.uuid,
             caller_number=channel.get("Caller-Caller-ID-Number", ""),

@@ -136,11 +136,14 @@ class OutboundSession:
             raise EslCommandError(line, text)
         return text
 
-    def connect(self) -> Event:
-        """The first command: FreeSWITCH answers with the channel's data (an Event: read
-        what you need with ``get``)."""
+    def connect(self, keep: tuple[str, ...] = ()) -> Event:
+        """The first command: FreeSWITCH answers with the channel's data (~170 headers, an
+        Event: read what you need with ``get``). ``channel`` keeps only Unique-ID and the
+        ``keep`` headers: a call lives long, 6 KB a call adds up."""
         reply = self.command("connect")
-        self.channel = reply
+        fields = ("Unique-ID", *keep)
+        self.channel = Event([(name, value) for name in fields
+                              if (value := reply.get(name)) is not None])
         if not self.uuid:
             raise EslCommandError("connect", "reply without Unique-ID")
         return reply

@@ -323,6 +323,9 @@ class SafeOutboundSession(SafeProtocolMixin, gs.OutboundSession):
     def __init__(self, client_address: Any, sock: Any):
         no_delay(sock)
         gs.OutboundSession.__init__(self, client_address, sock)
+        # greenswitch's makefile() has an 8 KB buffer per call; events of one channel are
+        # 2-6 KB and a controller holds thousands of calls.
+        self.sock_file = sock.makefile("rb", buffering=4096)
         self._init_safe()
         # greenswitch's own handlers serve its call_command()/connect(), which we do
         # not use; its on_hangup even raises when connect() was not its own.
