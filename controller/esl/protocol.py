@@ -11,15 +11,16 @@ places where 0.0.19 breaks (DESIGN §5):
   yielding. Ours reads frames byte-exactly, treats EOF and garbage as the end
   of the connection, and fails every waiting command.
 * ``handle_event`` merged event bodies into headers and could not parse JSON;
-  ``process_events`` read every header of every event to route it and polled
-  its queue once a second.
+  ``process_events`` read every header of every event to route it, polled its
+  queue once a second, and cost a second greenlet per connection: our reader
+  routes each event to the handlers itself (they only enqueue).
 * ``send()`` had no timeout, ignored partial writes and let two greenlets
   interleave their bytes. Ours holds a lock around the queue slot and a full
   ``sendall``, and takes a timeout.
 
-The last frames before EOF (a disconnect notice, CHANNEL_HANGUP_COMPLETE) still
-reach the handlers: the reader queues a synthetic ``closed`` notice behind
-them and only that notice stops the dispatch loop.
+At EOF the reader hands the handlers a synthetic ``closed`` notice after the
+last real frames (a disconnect notice, CHANNEL_HANGUP_COMPLETE), so waiting
+commands and executions learn that nothing more will come.
 """
 
 from __future__ import annotations
@@ -153,9 +154,9 @@ class SafeProtocolMixin:
         body = self._read_body(outer.get("Content-Length"))
 
         if content_type == "text/event-plain":
-            self._esl_event_queue.put(parse_plain_event(body, now))
+            self._deliver(parse_plain_event(body, now))
         elif content_type == "text/event-json":
-            self._esl_event_queue.put(parse_json_event(body, now))
+            self._deliver(parse_json_event(body, now))
         elif content_type == "api/response":
             self._resolve_command(Event(pairs, body.decode("utf-8", "replace"), now))
         elif content_type == "command/reply":
@@ -170,13 +171,13 @@ class SafeProtocolMixin:
         elif content_type == "text/disconnect-notice":
             if outer.get("Content-Disposition") == "linger":
                 self._lingering = True
-            self._esl_event_queue.put(Event(pairs, body.decode("utf-8", "replace"), now))
+            self._deliver(Event(pairs, body.decode("utf-8", "replace"), now))
         elif content_type == "text/rude-rejection":
             self.connected = False
             self.close_reason = "FreeSWITCH rejected the connection (ACL)"
             self._auth_request_event.set()
         elif content_type == "log/data":
-            self._esl_event_queue.put(Event(pairs, body.decode("utf-8", "replace"), now))
+            self._deliver(Event(pairs, body.decode("utf-8", "replace"), now))
         else:
             log.warning("esl: ignoring frame of type %s", content_type)
 
@@ -193,35 +194,40 @@ class SafeProtocolMixin:
         pending, self._commands_sent[:] = list(self._commands_sent), []
         for waiting in pending:
             waiting.set_exception(EslConnectionLost(self.close_reason))
-        self._esl_event_queue.put(closed_notice(self.close_reason))
+        self._deliver(closed_notice(self.close_reason))
         try:
             self.sock.close()
         except OSError:
             pass
 
     # ------------------------------------------------------------ dispatching
-    def process_events(self) -> None:  # replaces ESLProtocol.process_events
+    def start_event_handlers(self) -> None:  # replaces ESLProtocol.start_event_handlers
+        """Only the reader greenlet: it hands each event to the handlers itself.
+
+        greenswitch queues events to a second greenlet so that handlers cannot stall
+        the reader; ours only enqueue (DESIGN §5), so that greenlet, its queue and a
+        switch per event are pure cost, paid per call by thousands of calls."""
+        self._receive_events_greenlet = gevent.spawn(self.receive_events)
+        self._process_events_greenlet = None
+
+    def _deliver(self, event: Event) -> None:
         """greenswitch's routing (handlers by Event-Name, by subclass for CUSTOM, DISCONNECT
-        for notices, ``log``, then ``*``) without reading every header of every event (its
-        version touches ``event.headers``, which would defeat lazy parsing), and without
-        waking once a second: the closed notice queued at EOF ends the loop."""
+        for notices, ``log``, then ``*``), reading only the headers it routes on (its own
+        version touches ``event.headers``, which would defeat lazy parsing)."""
         handlers_of = self.event_handlers
-        queue = self._esl_event_queue
-        while self._run:
-            event = queue.get()
-            content_type = event.get("Content-Type")
-            if content_type == "text/disconnect-notice":
-                handlers = handlers_of.get("DISCONNECT")
-            else:
-                name = event.get("Event-Name")
-                key = event.get("Event-Subclass") if name == "CUSTOM" else name
-                handlers = handlers_of.get(key)
-                if not handlers and content_type == "log/data":
-                    handlers = handlers_of.get("log")
-                if not handlers:
-                    handlers = handlers_of.get("*")
-            for handler in handlers or ():
-                self._safe_exec_handler(handler, event)
+        content_type = event.get("Content-Type")
+        if content_type == "text/disconnect-notice":
+            handlers = handlers_of.get("DISCONNECT")
+        else:
+            name = event.get("Event-Name")
+            key = event.get("Event-Subclass") if name == "CUSTOM" else name
+            handlers = handlers_of.get(key)
+            if not handlers and content_type == "log/data":
+                handlers = handlers_of.get("log")
+            if not handlers:
+                handlers = handlers_of.get("*")
+        for handler in handlers or ():
+            self._safe_exec_handler(handler, event)
 
     def _closed_notice_seen(self, event: Event) -> None:
         """DISCONNECT handler: the synthetic notice ends the dispatch loop, in order."""
