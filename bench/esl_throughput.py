@@ -70,6 +70,9 @@ from gevent import monkey; monkey.patch_all()
 import sys, time, gevent
 from controller.esl import InboundClient
 port, seconds, fmt = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
+# "ready": the clock starts when the subscription is answered (the replay sender
+# starts at once); "first": at the first event (the simulator's churn starts later).
+clock_from = sys.argv[4] if len(sys.argv) > 4 else "first"
 client = InboundClient("127.0.0.1", port, "ClueCon", event_format=fmt)
 queue = client.subscribe("bench", ["conference::maintenance"])
 client.start()
@@ -77,6 +80,9 @@ assert client.wait_connected(10)
 print("ready", flush=True)
 count, first, last = 0, None, None
 deadline = None
+if clock_from == "ready":
+    first = time.perf_counter()
+    deadline = first + seconds
 while True:
     event = queue.get(timeout=2.0)
     if event is None:
@@ -126,7 +132,7 @@ def _replay() -> dict[str, float]:
                                    str(REPLAY_EVENTS)], stdout=subprocess.PIPE, text=True)
         port = int(sender.stdout.readline())
         consumer = subprocess.Popen(
-            [sys.executable, "-c", CONSUMER, str(port), "60", "plain"],
+            [sys.executable, "-c", CONSUMER, str(port), "60", "plain", "ready"],
             stdout=subprocess.PIPE, text=True,
         )
         assert consumer.stdout.readline().strip() == "ready"
