@@ -50,7 +50,6 @@ class Delivery:
     params: dict[str, str]
     key: str
     queued_at: float = field(default_factory=time.time)
-    attempts: int = 0
     error: str = ""
     context: dict = field(default_factory=dict)
 

@@ -292,12 +292,8 @@ class RoomManager:
                 except RoomError as exc:
                     log.error("rooms: %s", exc)
                     if callback is not None:
-                        failed = RecordingFacts("", "", error=str(exc))
-                        params = plivo_params.callback_params(
-                            MemberEvent(MemberAction.RECORD, member, recording=failed), None,
-                            CallStatus.IN_PROGRESS,
-                        )
-                        self.webhooks.send(callback, params, key=f"rec:{plan.fs_room}")
+                        self._send_record_callback(plan.fs_room, member, callback,
+                                                   RecordingFacts("", "", error=str(exc)))
 
     def _schedule_time_limit(self, fs_room: str, conference_uuid: str, seconds: int,
                              api: ApiCall) -> None:
@@ -356,22 +352,26 @@ class RoomManager:
         if record_var:
             method, member_id, call_uuid, url = record_var.split("|", 3)
             owner = MemberFacts(owner.room, owner.conference_uuid, member_id, call_uuid)
-            params = plivo_params.callback_params(
-                MemberEvent(MemberAction.RECORD, owner, recording=facts,
-                            timestamp_us=event.timestamp_us), None,
-                CallStatus.IN_PROGRESS,
-            )
             with log_context(room=owner.room, recording_id=recording_id):
                 if error:
                     log.error("recording failed: %s", error)
                 else:
                     log.info("recording stopped after %d ms", duration_ms)
-                self.webhooks.send(Webhook(url, HttpMethod(method)), params, key=f"rec:{fs_room}")
+                self._send_record_callback(fs_room, owner, Webhook(url, HttpMethod(method)),
+                                           facts, event.timestamp_us)
         transcribe_var = event.get(f"{TRANSCRIBE_VAR}{_hex(recording_id)}")
         if transcribe_var:
             kind, method, url = transcribe_var.split("|", 2)
             hook = Webhook(url, HttpMethod(method))
             gevent.spawn(self._transcribe, owner, facts, path, kind, hook)
+
+    def _send_record_callback(self, fs_room: str, owner: MemberFacts, hook: Webhook,
+                              facts: RecordingFacts, timestamp_us: int = 0) -> None:
+        params = plivo_params.callback_params(
+            MemberEvent(MemberAction.RECORD, owner, recording=facts, timestamp_us=timestamp_us),
+            None, CallStatus.IN_PROGRESS,
+        )
+        self.webhooks.send(hook, params, key=f"rec:{fs_room}")
 
     def local_recording_path(self, recording_id: str, fmt: str) -> str:
         return os.path.join(self.recordings_local_dir, f"{recording_id}.{fmt}")

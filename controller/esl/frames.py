@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from urllib.parse import unquote
 
 
@@ -58,14 +58,18 @@ def _strict_pairs(text: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def _flat_header_block(block: bytes, url_decoded: bool) -> list[str]:
-    text = _normalise(block)
+def _flat_header_block(text: str, encoded: bool, strict: bool) -> list[str]:
+    """``name, value, name, value...`` of a normalised header block, values decoded.
+    ``strict``: a line that is not ``name: value`` is a FrameError (frames we read);
+    otherwise such lines are skipped (event bodies parsed later, lazily, whose frame
+    the reader already checked)."""
     if not text:
         return []
-    flat = _split_lines(text) if url_decoded else []
+    flat = _split_lines(text) if encoded else []
     if not flat:
-        flat = [part for pair in _strict_pairs(text) for part in pair]
-    if url_decoded and "%" in text:
+        pairs = _strict_pairs(text) if strict else _HEADER_LINE.findall(text)
+        flat = [part for pair in pairs for part in pair]
+    if encoded and "%" in text:
         _unquote_values(flat)
     return flat
 
@@ -79,7 +83,7 @@ def parse_header_block(block: bytes, url_decoded: bool) -> list[tuple[str, str]]
     This runs for every event (~80 headers each): it is the hot path of the
     whole controller, hence C-level string operations only.
     """
-    flat = _flat_header_block(block, url_decoded)
+    flat = _flat_header_block(_normalise(block), url_decoded, strict=True)
     return list(zip(flat[0::2], flat[1::2], strict=True))
 
 
@@ -153,13 +157,7 @@ class Event:
     # ------------------------------------------------------------ full parse
     def _parse(self) -> list[str]:
         if self._flat is None:
-            text = self._text
-            flat = _split_lines(text) if text else []
-            if text and not flat:
-                flat = [part for pair in _lenient_pairs(text) for part in pair]
-            if self._encoded and "%" in text:
-                _unquote_values(flat)
-            self._flat = flat
+            self._flat = _flat_header_block(self._text, self._encoded, strict=False)
         return self._flat
 
     @property
@@ -246,12 +244,6 @@ class Event:
         return f"<Event {label}, body {len(self.body)}>"
 
 
-def _lenient_pairs(text: str) -> list[tuple[str, str]]:
-    """Event bodies that are not all ``name: value`` (never seen from FreeSWITCH): keep
-    the lines that are. The frame itself was already checked by the reader."""
-    return _HEADER_LINE.findall(text)
-
-
 def parse_plain_event(body: bytes, received_at: float = 0.0) -> Event:
     """A ``text/event-plain`` body: encoded headers, then an optional inner body."""
     head, _, rest = body.partition(b"\n\n")
@@ -306,8 +298,3 @@ def encode_command(line: str, headers: Iterable[tuple[str, str]] = (), body: str
     if encoded_body:
         out.append(f"Content-Length: {len(encoded_body)}")
     return ("\n".join(out) + "\n\n").encode("utf-8") + encoded_body
-
-
-def iter_lines(block: str) -> Iterator[str]:
-    """Non-empty lines of an api body (FreeSWITCH ends most of them with LF)."""
-    return (line for line in block.split("\n") if line)

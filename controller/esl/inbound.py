@@ -49,10 +49,8 @@ class EventQueue:
         self.name = name
         self.keys = keys
         self._queue: gevent.queue.Queue = gevent.queue.Queue()
-        self.delivered = 0
 
     def put(self, event: Event) -> None:
-        self.delivered += 1
         self._queue.put_nowait(event)
 
     def get(self, timeout: float | None = None) -> Event | None:

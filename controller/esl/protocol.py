@@ -229,11 +229,6 @@ class SafeProtocolMixin:
         for handler in handlers or ():
             self._safe_exec_handler(handler, event)
 
-    def _closed_notice_seen(self, event: Event) -> None:
-        """DISCONNECT handler: the synthetic notice ends the dispatch loop, in order."""
-        if event.get("Content-Disposition") == CLOSED:
-            self._run = False
-
     # ------------------------------------------------------------ writing
     def send(self, data: str, timeout: float | None = None) -> Event:  # replaces ESLProtocol.send
         """Send one command (text without the final blank line) and wait for its reply."""
@@ -307,7 +302,6 @@ class SafeInboundESL(SafeProtocolMixin, gs.InboundESL):
     def __init__(self, host: str, port: int, password: str, timeout: float = 5):
         gs.InboundESL.__init__(self, host, port, password, timeout=timeout)
         self._init_safe()
-        self.register_handle("DISCONNECT", self._closed_notice_seen)
 
     def start_event_handlers(self) -> None:  # the socket exists now: set it up first
         no_delay(self.sock)
@@ -336,4 +330,3 @@ class SafeOutboundSession(SafeProtocolMixin, gs.OutboundSession):
         # greenswitch's own handlers serve its call_command()/connect(), which we do
         # not use; its on_hangup even raises when connect() was not its own.
         self.event_handlers.clear()
-        self.register_handle("DISCONNECT", self._closed_notice_seen)

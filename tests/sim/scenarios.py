@@ -10,21 +10,14 @@ from __future__ import annotations
 
 from replay import Scenario, Step
 
+from controller.sim.config import DEFAULT_PROFILES
+
+# 03b1's profile: the waitmod profile with the ignored `wait-mod` param in place of
+# `conference-flags`.
 WAITMOD_IGNORED = {
-    "default": {
-        "rate": "8000",
-        "interval": "20",
-        "energy-level": "100",
-        "comfort-noise": "true",
-        "caller-controls": "none",
-    },
+    **DEFAULT_PROFILES,
     "waitmod": {
-        "rate": "8000",
-        "interval": "20",
-        "energy-level": "100",
-        "comfort-noise": "true",
-        "caller-controls": "none",
-        "moh-sound": "tone_stream://%(2000,4000,440,480);loops=-1",
+        **{k: v for k, v in DEFAULT_PROFILES["waitmod"].items() if k != "conference-flags"},
         "wait-mod": "true",
     },
 }
