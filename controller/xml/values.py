@@ -137,7 +137,10 @@ def parse_url(name: str, raw: str, base: str | None) -> str:
         raise Invalid(f"{name} must be a URL of at most {MAX_URL_CHARS} characters", URL_ALLOWED)
     if _URL_FORBIDDEN.search(raw):
         raise Invalid(f"{name} must be a URL without spaces or control characters", URL_ALLOWED)
-    if base is not None and not _HAS_SCHEME.match(raw):
+    has_scheme = _HAS_SCHEME.match(raw)
+    if not has_scheme and _COLON_IN_FIRST_SEGMENT.match(raw):
+        raise Invalid(_not_a_scheme_message(name, raw), URL_ALLOWED)
+    if base is not None and not has_scheme:
         url = _resolve(name, raw, base)  # the common relative forms, without urlsplit
         if url is not None:
             return url
@@ -165,8 +168,45 @@ def parse_url(name: str, raw: str, base: str | None) -> str:
 
 # What urlsplit takes for a scheme: a letter, then letters, digits, "+-.", then ":".
 _HAS_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
+# A ":" before the first "/", "?" or "#". In a URL with a scheme it ends the scheme; in a
+# relative reference it is not allowed (RFC 3986 section 4.2: a first segment holding a colon
+# would be mistaken for a scheme). urlsplit only takes RFC scheme characters as a scheme, so
+# "tone_stream://..." ("_" is no scheme character) would otherwise be joined to the document
+# URL as a relative path: "http://app/tone_stream:/...".
+_COLON_IN_FIRST_SEGMENT = re.compile(r"[^/?#]*:")
+# FreeSWITCH's own sound sources (its file-format modules' prefixes): named in the message,
+# since an author who writes one expects FreeSWITCH to play it.
+FREESWITCH_SOUND_SCHEMES = frozenset(
+    {"tone_stream", "silence_stream", "local_stream", "file_string", "phrase", "say", "shout"}
+)
 # A "." or ".." path segment: left to urljoin, which removes them (RFC 3986 5.2.4).
 _DOT_SEGMENT = re.compile(r"(?:^|/)\.{1,2}(?:[/?#]|\Z)")
+
+
+def freeswitch_sound_scheme(raw: str) -> str | None:
+    """The FreeSWITCH sound source `raw` names (`tone_stream` for `tone_stream://...`), or None.
+
+    For dialects that let documents name FreeSWITCH sounds directly; `parse_url` rejects them.
+    """
+    scheme, colon, _ = raw.partition(":")
+    if colon and scheme.lower() in FREESWITCH_SOUND_SCHEMES:
+        return scheme.lower()
+    return None
+
+
+def _not_a_scheme_message(name: str, raw: str) -> str:
+    colon = raw.index(":")
+    prefix = raw[: colon + 3] if raw.startswith("//", colon + 1) else raw[: colon + 1]
+    if freeswitch_sound_scheme(raw):
+        return (
+            f'{name} must be an http or https URL, not the FreeSWITCH sound "{prefix}": '
+            "serve the sound as a file over http(s)"
+        )
+    return (
+        f'{name} must be an http or https URL or a relative URL; "{prefix}" is neither a URL '
+        'scheme (letters, digits, "+", "-", "." only) nor a relative path (no ":" before the '
+        'first "/")'
+    )
 
 
 @functools.lru_cache(maxsize=64)
