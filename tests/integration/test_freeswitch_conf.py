@@ -310,7 +310,7 @@ FULL_ENV = {
     "FS_SIP_IP": "192.0.2.20",
     "FS_EXTERNAL_IP": "198.51.100.7",
     "FS_RTP_START_PORT": "20000",
-    "FS_RTP_END_PORT": "20099",
+    "FS_RTP_END_PORT": "20098",
     "FS_ESL_LISTEN_IP": "127.0.0.1",
     "FS_ESL_LISTEN_PORT": "8022",
     "FS_ESL_ALLOWED_CIDRS": "127.0.0.0/8,10.9.0.0/16",
@@ -424,7 +424,7 @@ def test_environment_sets_every_address_port_and_secret(full: Rendered):
     assert acl[0].find("node").attrib == {"type": "allow", "cidr": "127.0.0.0/8,10.9.0.0/16"}
 
     switch = full.params(full.configuration("switch.conf"))
-    assert (switch["rtp-start-port"], switch["rtp-end-port"]) == ("20000", "20099")
+    assert (switch["rtp-start-port"], switch["rtp-end-port"]) == ("20000", "20098")
     assert switch["loglevel"] == "notice"
 
     profile = full.configuration("sofia.conf").xpath("profiles/profile")
@@ -453,7 +453,7 @@ def test_defaults_work_for_docker_compose(bare: Rendered):
     esl = bare.params(bare.configuration("event_socket.conf"))
     assert (esl["listen-ip"], esl["listen-port"]) == ("0.0.0.0", "8021")
     switch = bare.params(bare.configuration("switch.conf"))
-    assert (switch["rtp-start-port"], switch["rtp-end-port"]) == ("16384", "16483")
+    assert (switch["rtp-start-port"], switch["rtp-end-port"]) == ("16384", "16482")
     sip = bare.params(bare.configuration("sofia.conf").find("profiles/profile"))
     assert (sip["sip-port"], sip["sip-ip"], sip["ext-rtp-ip"]) == ("5060", "192.0.2.10",
                                                                    "192.0.2.10")
@@ -496,7 +496,7 @@ def test_sip_profile_leads_to_the_dialplan_and_the_directory(full: Rendered):
 
 def test_every_dialed_number_goes_to_the_controller_then_a_tone(full: Rendered):
     context = full.root.xpath("section[@name='dialplan']/context[@name='phones']")[0]
-    extensions = context.findall("extension")
+    extensions = [e for e in context.findall("extension") if e.get("name") != BENCH_EXTENSION]
     assert len(extensions) == 1
     condition = extensions[0].find("condition")
     assert condition.get("field") == "destination_number"
@@ -573,13 +573,15 @@ def test_compose_matches_freeswitch_conf_and_controller_settings(bare: Rendered)
     read_by_conf = set(re.findall(r"FS_[A-Z_]+", (CONF_DIR / "vars.xml").read_text()))
     assert set(fs["environment"]) <= read_by_conf
 
-    # The published RTP range is the configured one, and the image exposes it.
+    # The RTP range is the configured one; Docker publishes it up to the last RTP port's
+    # RTCP port (end + 1, see test_rtp_port_range_is_even), and the image exposes that.
     start, end = fs["environment"]["FS_RTP_START_PORT"], fs["environment"]["FS_RTP_END_PORT"]
     switch = bare.params(bare.configuration("switch.conf"))
     assert (start, end) == (switch["rtp-start-port"], switch["rtp-end-port"])
-    assert any(p.endswith(f":{start}-{end}:{start}-{end}/udp") for p in fs["ports"])
+    last = int(end) + 1
+    assert any(p.endswith(f":{start}-{last}:{start}-{last}/udp") for p in fs["ports"])
     dockerfile = (DOCKER_DIR / "freeswitch" / "Dockerfile").read_text()
-    assert f"{start}-{end}/udp" in dockerfile
+    assert f"{start}-{last}/udp" in dockerfile
     assert any(p.endswith(":5060:5060/udp") for p in fs["ports"])
     assert any(p.endswith(":5060:5060/tcp") for p in fs["ports"])
     esl_ports = [p for p in fs["ports"] if p.endswith(":8021/tcp")]
@@ -644,3 +646,92 @@ def test_freeswitch_entrypoint_refuses_to_start_without_secrets(tmp_path):
                             text=True, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
     assert result.returncode == 64
     assert "FS_ESL_PASSWORD FS_SIP_PASSWORD" in result.stderr
+
+
+# ------------------------------------------------------ modules that refuse to load
+
+
+def test_local_stream_has_a_stream_so_the_module_loads(full: Rendered, bare: Rendered):
+    # mod_local_stream_load returns SWITCH_STATUS_GENERR ("Error Loading module" at CRIT on
+    # every start) when launch_streams(NULL) started no stream, i.e. when local_stream.conf
+    # has no <directory> child; each <directory> needs name and path, which launch_thread
+    # copies (src/mod/formats/mod_local_stream/mod_local_stream.c, v1.11.1).
+    for rendered in (full, bare):
+        directories = rendered.configuration("local_stream.conf").findall("directory")
+        assert directories, "mod_local_stream refuses to load without a <directory>"
+        for directory in directories:
+            assert directory.get("name"), "a stream needs a name"
+            # A path the core creates at start-up (switch_core_init), so the stream
+            # thread does not log "Can't open directory" at every start.
+            assert directory.get("path") == rendered.variables["sounds_dir"]
+
+
+def test_rtp_port_range_is_even(full: Rendered, bare: Rendered):
+    # switch_rtp_request_port allocates with SPF_EVEN; switch_core_port_allocator_new then
+    # logs "Rounding odd start/end port" at WARNING and moves an odd end down by one
+    # (src/switch_core_port_allocator.c). RTCP takes the odd port above each RTP port.
+    for rendered in (full, bare):
+        switch = rendered.params(rendered.configuration("switch.conf"))
+        start, end = int(switch["rtp-start-port"]), int(switch["rtp-end-port"])
+        assert start % 2 == 0, f"rtp-start-port {start} is odd: FreeSWITCH rounds it"
+        assert end % 2 == 0, f"rtp-end-port {end} is odd: FreeSWITCH rounds it"
+        assert 1024 < start < end < 65535
+
+
+# ------------------------------------------------ benchmark-only direct join
+
+BENCH_EXTENSION = "bench-direct-join"
+
+
+def _bench_extension(rendered: Rendered):
+    context = rendered.root.xpath("section[@name='dialplan']/context[@name='phones']")[0]
+    extensions = context.findall("extension")
+    assert extensions[0].get("name") == BENCH_EXTENSION, "it must come before the catch-all"
+    return extensions[0]
+
+
+def _dialplan_route(rendered: Rendered, number: str) -> list[tuple[str, str]]:
+    """The actions mod_dialplan_xml would run for ``number`` (conditions in order; a
+    ``${var}`` field is the global variable, as it expands at call time)."""
+    context = rendered.root.xpath("section[@name='dialplan']/context[@name='phones']")[0]
+    for extension in context.findall("extension"):
+        matched = None
+        for condition in extension.findall("condition"):
+            field = condition.get("field")
+            if field.startswith("${") and field.endswith("}"):
+                value = rendered.variables.get(field[2:-1], "")
+            else:
+                assert field == "destination_number", field
+                value = number
+            matched = re.search(condition.get("expression"), value)
+            if not matched:
+                break
+        if matched:
+            actions = extension.find("condition[last()]").findall("action")
+            return [(a.get("application"),
+                     re.sub(r"\$(\d)", lambda m: matched.group(int(m.group(1))), a.get("data") or ""))
+                    for a in actions]
+    return []
+
+
+def test_direct_join_extension_is_off_by_default(bare: Rendered, full: Rendered):
+    for rendered in (bare, full):
+        assert rendered.variables["bench_direct_join"] == "false"
+        _bench_extension(rendered)
+        route = _dialplan_route(rendered, "direct-room1")
+        assert ("answer", "") not in route
+        assert [app for app, _ in route if app == "socket"] == ["socket", "socket"]
+
+
+def test_direct_join_extension_joins_the_room_when_enabled(tmp_path):
+    rendered = render(tmp_path, {"FS_ESL_PASSWORD": "e", "FS_SIP_PASSWORD": "s",
+                                 "FS_BENCH_DIRECT_JOIN": "true"})
+    assert _dialplan_route(rendered, "direct-bench.r1") == [
+        ("answer", ""), ("conference", "bench.r1@default")]
+    # Other numbers still go to the controller; a room name outside the application's
+    # alphabet is no direct join either.
+    for number in ("1000", "direct-", "direct-a b"):
+        assert "socket" in [app for app, _ in _dialplan_route(rendered, number)], number
+    profiles = [p.get("name") for p in
+                rendered.configuration("conference.conf").findall("profiles/profile")]
+    assert "default" in profiles
