@@ -20,6 +20,18 @@ telephone-event/8000 on 96 in our SDP, which FreeSWITCH adopts when it answers),
 or SIP INFO ``application/dtmf-relay`` with ``dtmf="info"`` (FreeSWITCH takes
 those only with the profile's liberal-dtmf, which freeswitch-conf sets).
 
+Which FreeSWITCH channel is a phone's call: ``ChannelWatch``, an inbound Event
+Socket connection subscribed to CHANNEL_CREATE and CHANNEL_HANGUP_COMPLETE
+before the first INVITE goes out, matches the ``variable_sip_call_id`` header of
+CHANNEL_CREATE (capture 07a: ``variable_sip_call_id: 1-6919%40127.0.0.1``) with
+the Call-ID the phone sent. A call that FreeSWITCH ended within milliseconds
+(a full room, an answer URL without a document) is still known: polling
+``show channels`` for it came too late. A challenged INVITE (401/407) makes no
+channel event: sofia launches the session before the digest check, but
+CHANNEL_CREATE is fired only on CS_INIT (src/switch_core_state_machine.c,
+switch_core_session_run), which sofia_handle_sip_i_invite reaches only once the
+INVITE is authenticated (mod_sofia/sofia.c).
+
 Tested with SIPp 3.6.1 (Debian 12 package sip-tester), which must be built
 with PCAP and RTPSTREAM support (``sipp -v`` says so).
 """
@@ -115,6 +127,70 @@ def channel_uuids(show_channels_json: str) -> list[str]:
     return [row["uuid"] for row in data.get("rows", []) if row.get("uuid")]
 
 
+class ChannelWatch:
+    """FreeSWITCH's channels by SIP Call-ID, from FreeSWITCH's own channel events.
+
+    Its own inbound Event Socket connection, subscribed before ``__init__`` returns
+    (the subscription is sent before the connection counts as up), so every call
+    placed afterwards is seen from its CHANNEL_CREATE on, however briefly it lives.
+    """
+
+    EVENTS = ("CHANNEL_CREATE", "CHANNEL_HANGUP_COMPLETE")
+
+    def __init__(self, host: str, port: int = 8021, password: str = "ClueCon",
+                 connect_timeout: float = 10.0) -> None:
+        import gevent
+
+        from controller.esl import InboundClient
+
+        self._client = InboundClient(host, port, password)
+        self._queue = self._client.subscribe("sipp-phones", self.EVENTS)
+        self._client.start()
+        if not self._client.wait_connected(connect_timeout):
+            error = self._client.last_error
+            self._client.stop()
+            raise PhoneError(f"cannot watch FreeSWITCH's channels at {host}:{port}: {error}")
+        self._uuids: dict[str, str] = {}  # SIP Call-ID -> channel UUID
+        self._causes: dict[str, str] = {}  # channel UUID -> Hangup-Cause
+        self._changed = threading.Condition()
+        self._reader = gevent.spawn(self._read)
+
+    def _read(self) -> None:
+        while True:
+            event = self._queue.get(timeout=1.0)
+            if event is None:
+                continue
+            uuid = event.get("Unique-ID") or ""
+            with self._changed:
+                if event.get("Event-Name") == "CHANNEL_CREATE":
+                    call_id = event.get("variable_sip_call_id")
+                    if call_id and uuid:
+                        # Later wins: a transfer or re-INVITE never makes a second
+                        # inbound channel with the same Call-ID, a new call does.
+                        self._uuids[call_id] = uuid
+                else:
+                    self._causes[uuid] = event.get("Hangup-Cause") or ""
+                self._changed.notify_all()
+
+    def channel(self, call_id: str, timeout: float = 5.0) -> str | None:
+        """The UUID of the channel FreeSWITCH made for ``call_id`` (even if it has
+        ended since), or None if none was created within ``timeout`` seconds."""
+        with self._changed:
+            self._changed.wait_for(lambda: call_id in self._uuids, timeout)
+            return self._uuids.get(call_id)
+
+    def hangup_cause(self, uuid: str, timeout: float = 0.0) -> str | None:
+        """FreeSWITCH's Hangup-Cause of the channel (CHANNEL_HANGUP_COMPLETE), waiting up
+        to ``timeout`` seconds for it; None while the channel is up."""
+        with self._changed:
+            self._changed.wait_for(lambda: uuid in self._causes, timeout)
+            return self._causes.get(uuid)
+
+    def close(self) -> None:
+        self._reader.kill()
+        self._client.stop()
+
+
 def _free_port(kind: int) -> int:
     with socket.socket(socket.AF_INET, kind) as probe:
         probe.bind(("127.0.0.1", 0))
@@ -124,10 +200,11 @@ def _free_port(kind: int) -> int:
 class SippPhones:
     """Places calls from SIPp phones, all logging in as one directory user.
 
-    ``esl`` runs a FreeSWITCH API command and returns its text; it is needed
-    only for ``SippPhone.uuid``. ``local_ip`` is the address FreeSWITCH must
-    reach the phones at (SIP and RTP); by default the address this host sends
-    from towards ``sip_host``.
+    ``channels`` (a ``ChannelWatch``) finds each call's FreeSWITCH channel for
+    ``SippPhone.uuid``; without it ``esl`` (runs an API command, returns its text)
+    is polled instead, which misses calls FreeSWITCH ends at once. ``local_ip``
+    is the address FreeSWITCH must reach the phones at (SIP and RTP); by default
+    the address this host sends from towards ``sip_host``.
     """
 
     def __init__(
@@ -137,6 +214,7 @@ class SippPhones:
         user: str = "1000",
         password: str = "",
         esl: Callable[[str], str] | None = None,
+        channels: ChannelWatch | None = None,
         sipp_binary: str = "sipp",
         local_ip: str | None = None,
         dtmf: str = "rfc2833",
@@ -172,6 +250,8 @@ class SippPhones:
         self.user = user
         self.password = password
         self.esl = esl
+        self.channels = channels
+        self._own_channels = False  # True when from_environment opened the watch
         self.dtmf = dtmf
         self.sipp_binary = binary
         self.sipp_version = version
@@ -202,7 +282,9 @@ class SippPhones:
 
         FS_SIP_HOST (required), FS_SIP_PORT (5060), FS_SIP_USER (1000),
         FS_SIP_PASSWORD (required), FS_SIP_LOCAL_IP (the address FreeSWITCH
-        reaches the phones at; default: the route's source address).
+        reaches the phones at; default: the route's source address). With
+        FS_ESL_HOST (FS_ESL_PORT 8021, FS_ESL_PASSWORD ClueCon) the phones watch
+        FreeSWITCH's channel events to find each call's channel.
         """
         env = os.environ if environ is None else environ
         missing = [name for name in ("FS_SIP_HOST", "FS_SIP_PASSWORD") if not env.get(name)]
@@ -211,9 +293,23 @@ class SippPhones:
         port = env.get("FS_SIP_PORT") or "5060"
         if not port.isdigit():
             raise ValueError(f"FS_SIP_PORT={port!r} is not a port number")
-        return cls(env["FS_SIP_HOST"], int(port), env.get("FS_SIP_USER") or "1000",
-                   env["FS_SIP_PASSWORD"], esl=esl,
-                   local_ip=env.get("FS_SIP_LOCAL_IP") or None, **options)
+        esl_port = env.get("FS_ESL_PORT") or "8021"
+        if not esl_port.isdigit():
+            raise ValueError(f"FS_ESL_PORT={esl_port!r} is not a port number")
+        channels = None
+        if env.get("FS_ESL_HOST") and "channels" not in options:
+            channels = ChannelWatch(env["FS_ESL_HOST"], int(esl_port),
+                                    env.get("FS_ESL_PASSWORD") or "ClueCon")
+        try:
+            phones = cls(env["FS_SIP_HOST"], int(port), env.get("FS_SIP_USER") or "1000",
+                         env["FS_SIP_PASSWORD"], esl=esl, channels=channels,
+                         local_ip=env.get("FS_SIP_LOCAL_IP") or None, **options)
+        except BaseException:
+            if channels is not None:
+                channels.close()
+            raise
+        phones._own_channels = channels is not None
+        return phones
 
     def call(self, number: str, caller_id: str | None = None,
              caller_name: str | None = None) -> SippPhone:
@@ -243,6 +339,8 @@ class SippPhones:
             phones, self._phones = self._phones, []
         for phone in phones:
             phone._close()
+        if self._own_channels and self.channels is not None:
+            self.channels.close()
         if self._own_dir:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
@@ -300,12 +398,31 @@ class SippPhone:
 
     @property
     def uuid(self) -> str:
-        """FreeSWITCH's channel UUID for this call, found over ESL by SIP Call-ID."""
+        """FreeSWITCH's channel UUID for this call, found by SIP Call-ID; still
+        known after the call ended."""
         return self.find_uuid()
+
+    def freeswitch_cause(self, timeout: float = 0.0) -> str | None:
+        """FreeSWITCH's own Hangup-Cause for this call's channel, waiting up to
+        ``timeout`` seconds; None while it is up (needs a ChannelWatch)."""
+        watch = self.phones.channels
+        if watch is None:
+            raise PhoneError("no ChannelWatch: pass channels=... to SippPhones")
+        return watch.hangup_cause(self.find_uuid(), timeout)
 
     def find_uuid(self, timeout: float = 5.0) -> str:
         if self._uuid:
             return self._uuid
+        watch = self.phones.channels
+        if watch is not None:
+            found = watch.channel(self.call_id, timeout)
+            if found is None:
+                raise PhoneError(
+                    f"FreeSWITCH made no channel for sip_call_id {self.call_id} within "
+                    f"{timeout:g}s (state {self.state}, cause {self.cause}): {self._log_tail()}"
+                )
+            self._uuid = found
+            return found
         esl = self.phones.esl
         if esl is None:
             raise PhoneError("no esl callable: pass esl=... to SippPhones to look up UUIDs")

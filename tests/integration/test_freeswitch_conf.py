@@ -708,8 +708,9 @@ def _dialplan_route(rendered: Rendered, number: str) -> list[tuple[str, str]]:
                 break
         if matched:
             actions = extension.find("condition[last()]").findall("action")
-            return [(a.get("application"),
-                     re.sub(r"\$(\d)", lambda m: matched.group(int(m.group(1))), a.get("data") or ""))
+            return [(a.get("application"), matched.expand((a.get("data") or "")
+                                                          .replace("\\", "\\\\")
+                                                          .replace("$", "\\")))
                     for a in actions]
     return []
 

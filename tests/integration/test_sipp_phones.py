@@ -571,3 +571,54 @@ def test_environment_configures_the_phones(uas, tmp_path):
         phone.wait_answered()
         phone.hangup()
         assert phone.wait_hangup() == "NORMAL_CLEARING"
+
+
+# ---------------------------------------------- finding the channel of a call
+
+
+@pytest.fixture
+def sim_watch():
+    """A simulated FreeSWITCH and a ChannelWatch on its Event Socket (real TCP)."""
+    from controller.sim import SimConfig, Simulator
+    from controller.testing.sipp_phones import ChannelWatch
+
+    with Simulator(SimConfig(esl_port=0, time_scale=1.0)) as sim:
+        watch = ChannelWatch("127.0.0.1", sim.esl_port, "ClueCon")
+        try:
+            yield sim, watch
+        finally:
+            watch.close()
+
+
+def test_channel_watch_knows_a_call_that_already_ended(sim_watch):
+    # The phones used to poll `show channels` for the channel: a call FreeSWITCH ended at
+    # once (a full room, an answer URL without a document) was gone before they looked.
+    sim, watch = sim_watch
+    phone = sim.phones.call("direct-watch1", caller_id="alice")
+    phone.wait_answered()
+    phone.hangup()
+    phone.wait_gone()
+    assert watch.channel(phone.call_id, timeout=5) == phone.uuid
+    assert watch.hangup_cause(phone.uuid, timeout=5) == "NORMAL_CLEARING"
+
+
+def test_channel_watch_tells_calls_apart_and_reports_a_missing_one(sim_watch):
+    sim, watch = sim_watch
+    first = sim.phones.call("direct-watch2", caller_id="alice")
+    second = sim.phones.call("direct-watch2", caller_id="bob")
+    first.wait_answered()
+    second.wait_answered()
+    assert watch.channel(second.call_id) == second.uuid
+    assert watch.channel(first.call_id) == first.uuid
+    assert watch.hangup_cause(first.uuid) is None  # still up
+    assert watch.channel("no-such-call@sipp-phone", timeout=0.2) is None
+
+
+def test_channel_watch_names_an_unreachable_freeswitch():
+    from controller.testing.sipp_phones import ChannelWatch
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(PhoneError, match=f"cannot watch FreeSWITCH's channels at 127.0.0.1:{port}"):
+        ChannelWatch("127.0.0.1", port, "ClueCon", connect_timeout=0.5)
