@@ -1,7 +1,7 @@
 """`make bench`: run every benchmark, print a table, write JSON to bench/results/.
 
     python -m bench                 # all
-    python -m bench parse esl       # some (module names under bench/)
+    python -m bench parse esl_throughput  # some (module names under bench/)
 
 Benchmarks measure; they assert nothing. Each module exposes ``run() -> dict``
 whose keys are figure names and values numbers or strings; a key ``target``
@@ -14,6 +14,7 @@ from gevent import monkey
 
 monkey.patch_all()
 
+import argparse  # noqa: E402
 import importlib  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
@@ -34,8 +35,26 @@ def _format(value: object) -> str:
     return str(value)
 
 
+def parse_args(argv: list[str]) -> list[str]:
+    """The benchmark names to run (all by default); --help and unknown names exit here,
+    before anything runs or a results file is written."""
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Run the benchmarks, print a table, write JSON to bench/results/.",
+    )
+    parser.add_argument(
+        "names", nargs="*", metavar="NAME",
+        help=f"benchmarks to run (default: all): {', '.join(ORDER)}",
+    )
+    names = parser.parse_args(argv).names
+    unknown = [name for name in names if name not in ORDER]
+    if unknown:
+        parser.error(f"unknown benchmark(s) {', '.join(unknown)}; known: {', '.join(ORDER)}")
+    return names or ORDER
+
+
 def main(argv: list[str]) -> int:
-    names = argv or ORDER
+    names = parse_args(argv)
     report: dict[str, object] = {
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from collections.abc import Callable
+from typing import Any
+
+from controller import __version__
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -22,6 +27,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return run_forever(settings)
 
 
+def config_warnings(settings: Any) -> list[str]:
+    """Settings that load but leave the controller unable to do its job."""
+    warnings = []
+    if not settings.app.answer_url and not settings.app.number_answer_urls:
+        warnings.append(
+            "no answer URL: app.answer_url (CC_APP_ANSWER_URL) and app.number_answer_urls "
+            "(CC_APP_NUMBER_ANSWER_URLS) are both empty, so every call is rejected"
+        )
+    return warnings
+
+
 def _cmd_config(args: argparse.Namespace) -> int:
     from controller.config import ConfigError, describe_settings, load_settings
 
@@ -37,7 +53,13 @@ def _cmd_config(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
-    print("configuration is valid")
+    warnings = config_warnings(settings)
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if warnings:
+        print(f"configuration loads, with {len(warnings)} warning(s) (on stderr)")
+    else:
+        print("configuration is valid")
     for section in settings.__dataclass_fields__:
         print(f"[{section}]")
         values = getattr(settings, section)
@@ -45,7 +67,7 @@ def _cmd_config(args: argparse.Namespace) -> int:
             value = getattr(values, name)
             shown = "<hidden>" if f.metadata.get("secret") and value else value
             print(f"{name} = {dict(shown) if hasattr(shown, 'keys') else shown}")
-    return 0
+    return 1 if warnings else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,13 +75,16 @@ def build_parser() -> argparse.ArgumentParser:
         prog="conference-controller",
         description="Plivo-style conferences on your own FreeSWITCH.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run the controller against a FreeSWITCH")
     run.add_argument("--config", help="INI file (default: $CC_CONFIG)")
     run.set_defaults(func=_cmd_run)
 
-    config = sub.add_parser("config", help="check the configuration, or print its table")
+    config = sub.add_parser(
+        "config", help="check the configuration (exit 0 valid, 1 warnings, 2 errors), "
+        "or print its table")
     config.add_argument("--config", help="INI file (default: $CC_CONFIG)")
     config.add_argument("--markdown", action="store_true", help="print the settings table")
     config.set_defaults(func=_cmd_config)
@@ -68,7 +93,25 @@ def build_parser() -> argparse.ArgumentParser:
     from controller.sim.cli import add_sim_arguments
 
     add_sim_arguments(sim)
+    from controller.outbox_cli import add_outbox_arguments
+
+    add_outbox_arguments(sub)
     return parser
+
+
+def exit_quietly_on_closed_pipe(command: Callable[[], int]) -> int:
+    """Run ``command``; if stdout's reader went away (``... | head``), end as a shell tool
+    does: no traceback, status 141 (128 + SIGPIPE)."""
+    try:
+        status = command()
+        sys.stdout.flush()
+        return status
+    except BrokenPipeError:
+        # Python would try to flush stdout again at exit and print a second error:
+        # point stdout at /dev/null first (the recipe of the `signal` module's docs).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
 
     monkey.patch_all()
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    return exit_quietly_on_closed_pipe(lambda: int(args.func(args) or 0))
 
 
 if __name__ == "__main__":

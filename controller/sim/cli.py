@@ -11,6 +11,7 @@ demo's ``add_demo_arguments(subparsers)``.
 from __future__ import annotations
 
 import argparse
+import http.client
 import importlib
 import json
 import signal
@@ -103,6 +104,13 @@ def _add_serve_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--heartbeat", type=float, default=20.0, help="HEARTBEAT period, seconds (20)")
     p.add_argument(
+        "--product-dialplan",
+        action="store_true",
+        help="route calls as freeswitch-conf/dialplan/phones.xml does: `socket` twice (a "
+        "restarted controller takes the call back), then an error tone and hangup; default: "
+        "the capture setup's single `socket`",
+    )
+    p.add_argument(
         "--profiles",
         metavar="FILE",
         help='JSON {"profiles": {...}, "caller_controls": {...}} replacing the defaults',
@@ -138,6 +146,7 @@ def build_config(args: argparse.Namespace) -> Any:
         control_port=None if args.control_port < 0 else args.control_port,
         time_scale=args.time_scale,
         heartbeat_interval=args.heartbeat,
+        product_dialplan=args.product_dialplan,
         **extra,
     ).validate()
 
@@ -162,7 +171,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(
         f"FreeSWITCH simulator: ESL {config.esl_host}:{sim.esl_port} (password "
         f"{config.password!r}); calls go to socket {config.outbound_host}:"
-        f"{config.outbound_port} {config.outbound_mode}; control {control}",
+        f"{config.outbound_port} {config.outbound_mode}"
+        f"{' (product dialplan)' if config.product_dialplan else ''}; control {control}",
         flush=True,
     )
     stop = gevent.event.Event()
@@ -200,10 +210,17 @@ def _add_call_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--wait", action="store_true", help="wait for the call to end, print its fate")
 
 
+class NotAControlServer(Exception):
+    """Something answered at the control address, but not the simulator's control server."""
+
+
 def control_request(
     base: str, method: str, path: str, body: Any = None, timeout: float = 10.0
 ) -> tuple[int, Any]:
-    """One JSON request to a simulator's control server: (status, decoded body)."""
+    """One JSON request to a simulator's control server: (status, decoded body).
+
+    Raises OSError when nothing listens there, NotAControlServer when something else
+    does (e.g. the simulator's Event Socket port, which greets with auth/request)."""
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(
         base + path, data=data, method=method, headers={"Content-Type": "application/json"}
@@ -216,6 +233,14 @@ def control_request(
             return exc.code, json.loads(exc.read() or b"null")
         except ValueError:
             return exc.code, {"error": exc.reason}
+    except http.client.HTTPException as exc:
+        answer = str(exc).strip()[:60]
+        hint = " (an Event Socket port?)" if "auth/request" in answer else ""
+        raise NotAControlServer(
+            f"{base} is not a simulator control server{hint}: it answered {answer!r}"
+        ) from None
+    except ValueError as exc:  # an HTTP server, but not JSON
+        raise NotAControlServer(f"{base} is not a simulator control server: {exc}") from None
 
 
 def cmd_call(args: argparse.Namespace) -> int:
@@ -234,6 +259,13 @@ def cmd_call(args: argparse.Namespace) -> int:
         spec["hangup_after"] = args.hangup_after
     try:
         status, reply = control_request(base, "POST", "/calls", spec)
+    except NotAControlServer as exc:
+        print(
+            f"sim call: {exc}; give --control-port the `control` port that `sim serve` "
+            "(or `sim demo --serve`) printed",
+            file=sys.stderr,
+        )
+        return 2
     except (urllib.error.URLError, OSError) as exc:
         print(
             f"sim call: no simulator control at {base} ({exc}); start one with "
@@ -252,7 +284,7 @@ def cmd_call(args: argparse.Namespace) -> int:
     while True:
         try:
             status, reply = control_request(base, "GET", f"/calls/{reply['uuid']}")
-        except (urllib.error.URLError, OSError) as exc:
+        except (urllib.error.URLError, OSError, NotAControlServer) as exc:
             print(f"sim call: lost the simulator control at {base}: {exc}", file=sys.stderr)
             return 2
         if status != 200 or not reply.get("up"):
