@@ -147,6 +147,15 @@ class FreeswitchSettings:
         "seconds without any event (FreeSWITCH sends HEARTBEAT every 20 s) before the "
         "inbound connection is treated as dead",
     )
+    probe_interval: float = _setting(
+        "2", _float_range(0.5, 60),
+        "seconds between liveness probes (`api status`) on the inbound connection",
+    )
+    probe_timeout: float = _setting(
+        "5", _float_range(0.5, 60),
+        "seconds a liveness probe may wait for its reply before the connection is treated "
+        "as dead (a silent FreeSWITCH is noticed within probe_interval + probe_timeout)",
+    )
     conference_profile: str = _setting(
         "default", _nonempty, "mod_conference profile every room is created in"
     )
@@ -190,6 +199,12 @@ class AppSettings:
         "", _http_url(optional=True), "URL notified when a call ends (with HangupCause)"
     )
     hangup_method: str = _setting("POST", _choice("GET", "POST"), "method for the hangup URL")
+    fallback_url: str = _setting(
+        "", _http_url(optional=True),
+        "requested, with the same parameters, when the answer URL fails (as Plivo's "
+        "fallback_url, Twilio's FallbackUrl)",
+    )
+    fallback_method: str = _setting("POST", _choice("GET", "POST"), "method for the fallback URL")
     error_sound: str = _setting(
         "tone_stream://%(500,500,480,620);loops=3", _text,
         "played to the caller when the application's XML cannot be used (empty: hang up at once)",
@@ -244,12 +259,32 @@ class MediaSettings:
 @dataclass(frozen=True)
 class WebhookSettings:
     connect_timeout: float = _setting("3", _float_range(0.1, 60), "seconds to connect")
-    read_timeout: float = _setting("10", _float_range(0.1, 300), "seconds to wait for a reply")
-    retries: int = _setting("3", _int_range(0, 20), "retries for connection errors and 5xx")
+    read_timeout: float = _setting(
+        "10", _float_range(0.1, 300), "seconds to wait for a callback's reply"
+    )
+    fetch_timeout: float = _setting(
+        "10", _float_range(0.1, 300),
+        "seconds to wait for an answer/action/redirect document (never sent twice once it may "
+        "have arrived)",
+    )
+    retries: int = _setting(
+        "3", _int_range(0, 20),
+        "retries for callbacks (connection errors and 5xx); documents retry only connection "
+        "errors",
+    )
     backoff: float = _setting("0.5", _float_range(0, 60), "first retry delay, doubled each time")
     pool_size: int = _setting("100", _int_range(1, 10000), "HTTP connections kept per host")
     signing_secret: str = _setting(
         "", _text, "HMAC-SHA256 secret for the X-Conference-Signature header", secret=True
+    )
+
+
+@dataclass(frozen=True)
+class DataSettings:
+    directory: str = _setting(
+        "./var/data", _nonempty,
+        "where the controller keeps its state: the webhook outbox (outbox.sqlite3); one "
+        "directory per controller",
     )
 
 
@@ -289,6 +324,7 @@ class Settings:
     recordings: RecordingSettings = field(default_factory=RecordingSettings)
     media: MediaSettings = field(default_factory=MediaSettings)
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
+    data: DataSettings = field(default_factory=DataSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
     transcription: TranscriptionSettings = field(default_factory=TranscriptionSettings)
     log: LogSettings = field(default_factory=LogSettings)
@@ -326,6 +362,7 @@ _SECTION_TYPES = {
     "recordings": RecordingSettings,
     "media": MediaSettings,
     "webhooks": WebhookSettings,
+    "data": DataSettings,
     "api": ApiSettings,
     "transcription": TranscriptionSettings,
     "log": LogSettings,

@@ -18,6 +18,7 @@ from controller.config import Settings
 from controller.esl import InboundClient, OutboundServer
 from controller.esl.protocol import no_delay
 from controller.media_cache import MediaCache
+from controller.outbox import open_outbox
 from controller.transcription import TranscriptionError, load_transcriber
 from controller.webhooks import Webhooks
 
@@ -43,6 +44,7 @@ class ControllerService:
         self.esl = InboundClient(
             fs.esl_host, fs.esl_port, fs.esl_password,
             command_timeout=fs.command_timeout, heartbeat_timeout=fs.heartbeat_timeout,
+            probe_interval=fs.probe_interval, probe_timeout=fs.probe_timeout,
         )
         self.webhooks = Webhooks(settings.webhooks)
         self.media = MediaCache(
@@ -82,6 +84,8 @@ class ControllerService:
             except OSError as exc:
                 raise OSError(exc.errno, f"cannot use the {what} directory {path}: "
                                          f"{exc.strerror}") from None
+        # Durable callbacks: resend what a previous run left, before any new one.
+        self.webhooks.use_outbox(open_outbox(_absolute(self.settings.data.directory)))
         self.rooms.start()
         self.esl.start()
         self.outbound.start()

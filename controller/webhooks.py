@@ -1,12 +1,26 @@
 """HTTP to the application: document fetches (answer, action, redirect, sounds) and callbacks.
 
 One pooled HTTP client (urllib3, see ``_TRANSPORT_ERRORS``); every request has a
-connect and a read timeout;
-connection errors and 5xx are retried with exponential backoff; 4xx are not
-(the application said no). Callbacks are queued per key (one member, one
-room) and delivered in order by a lane greenlet, so a slow endpoint never
-blocks a call or an ESL handler, and a failed delivery is logged with every
-parameter and kept in ``failed``: never dropped silently.
+connect and a read timeout. Two retry policies, because the two kinds of
+request differ in what a second attempt costs:
+
+- **Callbacks** (``send``) are notifications: connection errors and 5xx are
+  retried with exponential backoff, 4xx are not (the application said no).
+  Each is written to the durable outbox (``controller.outbox``) before its
+  first attempt and removed once answered or finally failed; final failures
+  stay in the outbox (``conference-controller outbox list|retry|drop``) and are
+  logged with every parameter. Callbacks are queued per key (one member, one
+  room) and delivered in order by a lane greenlet, so a slow endpoint never
+  blocks a call or an ESL handler.
+- **Documents** (``fetch_document``: answer, action, redirect URLs) start or
+  steer a call: sent twice, the application sees two calls. Only errors that
+  prove the request never left (connection refused, connect timeout) are
+  retried; a read timeout, a reset after sending or a 5xx is not. Their read
+  timeout is ``[webhooks] fetch_timeout``; a fallback URL is tried before
+  giving up.
+
+After ``MAX_REDIRECTS`` redirects the request fails with an error that says it
+was a redirect loop; a 3xx answer is never taken as a document.
 """
 
 from __future__ import annotations
@@ -14,8 +28,8 @@ from __future__ import annotations
 import collections
 import logging
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from urllib.parse import unquote, urlencode, urljoin, urlsplit, urlunsplit
 
 import gevent
@@ -26,12 +40,33 @@ import urllib3
 from controller import __version__
 from controller.config import WebhookSettings
 from controller.logs import current_log_context, log_context
+from controller.metrics import (
+    CALLBACK_LATENCY,
+    CALLBACKS_FAILED,
+    CALLBACKS_RETRIED,
+    CALLBACKS_SENT,
+)
 from controller.model import HttpMethod, Webhook
+from controller.outbox import (
+    DEFAULT_DIALECT,
+    DEFAULT_SIGNER,
+    Delivery,
+    MemoryOutbox,
+    OutboxStore,
+)
 from controller.signing import SIGNATURE_HEADER, sign
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = f"conference-controller/{__version__}"
+MAX_REDIRECTS = 5
+RECOVERED_HEADER = "X-Conference-Recovered"
+FORM = "application/x-www-form-urlencoded"
+
+# A signer adds headers to a request about to be sent: (method, URL as sent, form
+# parameters of a POST (empty for GET and raw bodies), raw body) -> headers. Looked up
+# by name at every attempt, so a signature with a timestamp is fresh on each retry.
+Signer = Callable[[str, str, Mapping[str, str], bytes], Mapping[str, str]]
 
 
 class WebhookError(Exception):
@@ -44,14 +79,8 @@ class WebhookError(Exception):
         self.status = status
 
 
-@dataclass
-class Delivery:
-    hook: Webhook
-    params: dict[str, str]
-    key: str
-    queued_at: float = field(default_factory=time.time)
-    error: str = ""
-    context: dict = field(default_factory=dict)
+class _NotSent(Exception):
+    """Internal: the request provably never reached the application."""
 
 
 def _with_query(url: str, params: Mapping[str, str]) -> str:
@@ -72,17 +101,40 @@ class HttpResult:
 # urllib3's pool, the engine under requests, costs half the CPU per request of
 # requests.Session (measured: ~0.6 ms vs ~1.2 ms), so webhooks use it directly.
 _TRANSPORT_ERRORS = (urllib3.exceptions.HTTPError, OSError)
-_NO_RETRIES = urllib3.Retry(total=None, connect=0, read=0, status=0, other=0, redirect=5,
-                            raise_on_redirect=False)
+_NO_RETRIES = urllib3.Retry(total=None, connect=0, read=0, status=0, other=0,
+                            redirect=MAX_REDIRECTS, raise_on_redirect=False)
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})  # the ones urllib3 follows
+
+
+def never_sent(exc: BaseException) -> bool:
+    """True when the request provably did not reach the application: the TCP
+    connection was never made (refused, unreachable, name not found, connect
+    timeout). Everything else may have been received and acted upon."""
+    reason = exc.reason if isinstance(exc, urllib3.exceptions.MaxRetryError) else exc
+    # NewConnectionError and NameResolutionError are ConnectTimeoutError subclasses.
+    return isinstance(reason, urllib3.exceptions.ConnectTimeoutError)
+
+
+def _default_signer(secret: str) -> Signer:
+    def signer(method: str, url: str, form: Mapping[str, str], body: bytes) -> Mapping[str, str]:
+        return {SIGNATURE_HEADER: sign(secret, url, form)} if secret else {}
+
+    return signer
 
 
 class Webhooks:
-    def __init__(self, settings: WebhookSettings):
+    def __init__(self, settings: WebhookSettings, outbox: OutboxStore | None = None,
+                 signers: Mapping[str, Signer] | None = None):
         self.settings = settings
         self.pool = urllib3.PoolManager(num_pools=64, maxsize=settings.pool_size,
                                         headers={"User-Agent": USER_AGENT})
         self.timeout = urllib3.Timeout(connect=settings.connect_timeout,
                                        read=settings.read_timeout)
+        self.fetch_timeout = urllib3.Timeout(connect=settings.connect_timeout,
+                                             read=settings.fetch_timeout)
+        self.outbox: OutboxStore = outbox or MemoryOutbox()
+        self.signers: dict[str, Signer] = {DEFAULT_SIGNER: _default_signer(settings.signing_secret)}
+        self.signers.update(signers or {})
         self._lanes: dict[str, gevent.queue.Queue] = {}
         self._lane_done: dict[str, gevent.event.Event] = {}
         self._idle = gevent.event.Event()
@@ -91,29 +143,50 @@ class Webhooks:
         self.delivered = 0
         self.retried = 0
 
-    # ------------------------------------------------------------ requests
-    def _send_once(self, hook: Webhook, params: Mapping[str, str],
-                   max_bytes: int | None) -> HttpResult:
-        params = {k: str(v) for k, v in params.items()}
-        headers = {}
-        if hook.method is HttpMethod.GET:
-            url, body, signed = _with_query(hook.url, params), None, {}
-        else:
-            url, body, signed = hook.url, urlencode(params), params
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        if self.settings.signing_secret:
-            headers[SIGNATURE_HEADER] = sign(self.settings.signing_secret, url, signed)
+    def use_outbox(self, outbox: OutboxStore) -> int:
+        """Switch to a durable store (service start, before any call) and send again
+        what a previous run left in it; returns how many."""
+        self.outbox = outbox
+        return self.resend_pending()
+
+    # ------------------------------------------------------------ one request
+    def _send_once(self, method: str, url: str, *, form: Mapping[str, str] | None = None,
+                   body: bytes | None = None, content_type: str = "",
+                   headers: Mapping[str, str] | None = None, signer: str = DEFAULT_SIGNER,
+                   timeout: urllib3.Timeout | None = None,
+                   max_bytes: int | None = None) -> HttpResult:
+        sent_headers = dict(headers or {})
+        signed: Mapping[str, str] = {}
+        payload: bytes | None = body
+        if form is not None:
+            if method == "GET":
+                url, payload = _with_query(url, form), None
+            else:
+                payload, signed = urlencode(form).encode(), form
+                sent_headers["Content-Type"] = FORM
+        elif content_type:
+            sent_headers["Content-Type"] = content_type
+        sign_with = self.signers.get(signer)
+        if sign_with is None:
+            raise WebhookError(url, f"no signer named {signer!r} (known: "
+                                    f"{', '.join(sorted(self.signers))})")
+        sent_headers.update(sign_with(method, url, signed, payload or b""))
         parts = urllib3.util.parse_url(url)
         if parts.auth:  # http://user:pass@host/ -> basic auth, as browsers and requests do
-            headers.update(urllib3.make_headers(basic_auth=unquote(parts.auth)))
+            sent_headers.update(urllib3.make_headers(basic_auth=unquote(parts.auth)))
             url = parts._replace(auth=None).url
         response = self.pool.request(
-            hook.method.value, url, body=body, headers=headers, timeout=self.timeout,
+            method, url, body=payload, headers=sent_headers, timeout=timeout or self.timeout,
             retries=_NO_RETRIES,  # ours are above, with backoff; redirects are followed
             preload_content=False,
         )
         try:
-            data = self._read_body(response, max_bytes, hook.url)
+            if response.status in _REDIRECT_STATUSES and response.headers.get("Location"):
+                # urllib3 hands back the last 3xx once the redirects are used up.
+                raise WebhookError(url, f"redirect loop: still redirected after {MAX_REDIRECTS} "
+                                        f"redirects (HTTP {response.status} to "
+                                        f"{response.headers['Location']})", response.status)
+            data = self._read_body(response, max_bytes, url)
         finally:
             response.release_conn()
         final = urljoin(url, response.geturl() or url)  # Location may be relative
@@ -121,17 +194,26 @@ class Webhooks:
 
     def request(self, hook: Webhook, params: Mapping[str, str], *,
                 max_bytes: int | None = None) -> HttpResult:
-        """One request with retries: connection errors and 5xx are retried with backoff,
-        4xx are not (the application said no)."""
+        """One notification-like request with retries: connection errors and 5xx are
+        retried with backoff, 4xx are not (the application said no). Not for documents
+        that start or steer a call: see ``fetch_document``."""
+        return self._with_retries(
+            hook.url, lambda: self._send_once(
+                hook.method.value, hook.url, form={k: str(v) for k, v in params.items()},
+                headers=_auth_headers(hook), max_bytes=max_bytes))
+
+    def _with_retries(self, url: str, attempt_once: Callable[[], HttpResult],
+                      dialect: str = DEFAULT_DIALECT) -> HttpResult:
         attempts = self.settings.retries + 1
         last = ""
         status = None
         for attempt in range(attempts):
             if attempt:
                 self.retried += 1
+                CALLBACKS_RETRIED.labels(dialect).inc()
                 gevent.sleep(self.settings.backoff * (2 ** (attempt - 1)))
             try:
-                result = self._send_once(hook, params, max_bytes)
+                result = attempt_once()
             except _TRANSPORT_ERRORS as exc:
                 last = f"{type(exc).__name__}: {exc}"
                 status = None
@@ -140,9 +222,9 @@ class Webhooks:
                 last, status = f"HTTP {result.status}", result.status
                 continue
             if result.status >= 400:
-                raise WebhookError(hook.url, f"HTTP {result.status}", result.status)
+                raise WebhookError(url, f"HTTP {result.status}", result.status)
             return result
-        raise WebhookError(hook.url, f"{last} (after {attempts} attempts)", status)
+        raise WebhookError(url, f"{last} (after {attempts} attempts)", status)
 
     @staticmethod
     def _read_body(response: urllib3.BaseHTTPResponse, max_bytes: int | None,
@@ -155,39 +237,111 @@ class Webhooks:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    def fetch_document(self, hook: Webhook, params: Mapping[str, str],
-                       max_bytes: int) -> tuple[bytes, str]:
-        """GET/POST a document URL; returns (body, final URL after redirects)."""
-        result = self.request(hook, params, max_bytes=max_bytes)
-        return result.body, result.url
+    # ------------------------------------------------------------ documents
+    def fetch_document(self, hook: Webhook, params: Mapping[str, str], max_bytes: int,
+                       fallback: Webhook | None = None) -> tuple[bytes, str]:
+        """GET/POST a document URL; returns (body, final URL after redirects).
+
+        Sent at most once to each URL as far as the application can tell: only a
+        connection that was never made is tried again. When ``hook`` fails (any
+        reason) and ``fallback`` (or the hook's own fallback) is set, the fallback
+        URL is requested with the same parameters before the error is raised."""
+        fallback = fallback or getattr(hook, "fallback", None)  # model.Webhook may carry one
+        try:
+            return self._fetch_once_delivered(hook, params, max_bytes)
+        except WebhookError as primary:
+            if fallback is None:
+                raise
+            log.warning("document URL %s failed (%s): trying the fallback URL %s",
+                        hook.url, primary.reason, fallback.url)
+            try:
+                return self._fetch_once_delivered(fallback, params, max_bytes)
+            except WebhookError as second:
+                raise WebhookError(hook.url, f"{primary.reason}; fallback {fallback.url}: "
+                                             f"{second.reason}", second.status) from None
+
+    def _fetch_once_delivered(self, hook: Webhook, params: Mapping[str, str],
+                              max_bytes: int) -> tuple[bytes, str]:
+        form = {k: str(v) for k, v in params.items()}
+        read = getattr(hook, "timeout", None) or self.settings.fetch_timeout
+        timeout = urllib3.Timeout(connect=self.settings.connect_timeout, read=read)
+        attempts = self.settings.retries + 1
+        last = ""
+        for attempt in range(attempts):
+            if attempt:
+                gevent.sleep(self.settings.backoff * (2 ** (attempt - 1)))
+            try:
+                result = self._send_once(hook.method.value, hook.url, form=form,
+                                         headers=_auth_headers(hook), timeout=timeout,
+                                         max_bytes=max_bytes)
+            except _TRANSPORT_ERRORS as exc:
+                if never_sent(exc):
+                    last = f"{type(exc).__name__}: {exc}"
+                    continue  # the application never saw it: safe to try again
+                raise WebhookError(hook.url, f"{_describe(exc)} (not sent again: the "
+                                             "application may have received it)") from None
+            if result.status >= 400:
+                raise WebhookError(hook.url, f"HTTP {result.status}", result.status)
+            return result.body, result.url
+        raise WebhookError(hook.url, f"{last} (after {attempts} attempts)")
 
     def download(self, url: str, max_bytes: int) -> tuple[bytes, str]:
-        """GET a media file; returns (bytes, content type)."""
+        """GET a media file; returns (bytes, content type). GETs are safe to repeat."""
         result = self.request(Webhook(url, HttpMethod.GET), {}, max_bytes=max_bytes)
         return result.body, result.content_type
 
     # ------------------------------------------------------------ callbacks
-    def send(self, hook: Webhook, params: Mapping[str, str], key: str) -> None:
-        """Queue a callback; callbacks with the same key are delivered in order."""
-        delivery = Delivery(hook, {k: str(v) for k, v in params.items()}, key,
-                            context=current_log_context())
+    def send(self, hook: Webhook, params: Mapping[str, str], key: str, *,
+             recovered: bool = False, dialect: str = DEFAULT_DIALECT) -> Delivery:
+        """Queue a form-encoded callback; callbacks with the same key are delivered in
+        order. ``recovered``: sent on behalf of a call that ended while this controller
+        was not running (the request carries ``X-Conference-Recovered: true``)."""
+        return self.enqueue(Delivery(
+            method=hook.method.value, url=hook.url, lane=key,
+            form={k: str(v) for k, v in params.items()}, headers=_auth_headers(hook),
+            dialect=dialect, recovered=recovered,
+        ))
+
+    def enqueue(self, delivery: Delivery) -> Delivery:
+        """Queue any request (form or raw body, headers, signer by name): written to the
+        outbox, then attempted in its lane's order."""
+        if not delivery.context:
+            delivery.context = current_log_context()
+        self.outbox.add(delivery)
+        self._to_lane(delivery)
+        return delivery
+
+    def resend_pending(self) -> int:
+        """Queue again what the outbox holds as pending (left by a previous run), each
+        lane in its original order. Call before any new callback is sent."""
+        pending = self.outbox.load("pending")
+        for delivery in pending:
+            self._to_lane(delivery, resent=True)
+        if pending:
+            log.warning("outbox: sending again %d callback(s) a previous run left undelivered "
+                        "(some may have reached the application before it stopped)",
+                        len(pending))
+        return len(pending)
+
+    def _to_lane(self, delivery: Delivery, resent: bool = False) -> None:
+        key = delivery.lane
         lane = self._lanes.get(key)
         if lane is None:
             lane = self._lanes[key] = gevent.queue.Queue()
             self._lane_done[key] = gevent.event.Event()
             self._idle.clear()
             gevent.spawn(self._run_lane, key, lane)
-        lane.put(delivery)
+        lane.put((delivery, resent))
 
     def _run_lane(self, key: str, lane: gevent.queue.Queue) -> None:
         try:
             while True:
                 try:
-                    delivery = lane.get_nowait()
+                    delivery, resent = lane.get_nowait()
                 except gevent.queue.Empty:
                     return
                 with log_context(**delivery.context):
-                    self._deliver(delivery)
+                    self._deliver(delivery, resent)
         finally:
             if self._lanes.get(key) is lane:
                 del self._lanes[key]
@@ -195,23 +349,51 @@ class Webhooks:
             if not self._lanes:
                 self._idle.set()
 
-    def _deliver(self, delivery: Delivery) -> None:
+    def attempt(self, delivery: Delivery) -> HttpResult:
+        """Send one stored delivery now, with the callback retry policy."""
+        headers = dict(delivery.headers)
+        if delivery.recovered:
+            headers[RECOVERED_HEADER] = "true"
+
+        def once() -> HttpResult:
+            delivery.attempts += 1
+            return self._send_once(
+                delivery.method, delivery.url, form=delivery.form, body=delivery.body,
+                content_type=delivery.content_type, headers=headers, signer=delivery.signer)
+
+        return self._with_retries(delivery.url, once, delivery.dialect)
+
+    def _deliver(self, delivery: Delivery, resent: bool) -> None:
+        # Durable before the first attempt. A store that cannot write still sets it
+        # (and logs): a callback is better sent than held back.
+        delivery.stored.wait()
         try:
-            self.request(delivery.hook, delivery.params)
-        except WebhookError as exc:
-            delivery.error = exc.reason
-            self.failed.append(delivery)
-            log.error(
-                "callback to %s failed: %s", delivery.hook.url, exc.reason,
-                extra={"callback_params": delivery.params, "callback_key": delivery.key},
-            )
+            self.attempt(delivery)
+        except Exception as exc:  # noqa: BLE001 - a bug must not kill the lane either
+            delivery.error = exc.reason if isinstance(exc, WebhookError) else repr(exc)
+            self.fail(delivery)
+            if not isinstance(exc, WebhookError):
+                log.exception("callback to %s failed", delivery.url)
             return
-        except Exception as exc:  # a bug must not kill the lane and lose later callbacks
-            delivery.error = repr(exc)
-            self.failed.append(delivery)
-            log.exception("callback to %s failed", delivery.hook.url)
-            return
+        self.outbox.remove(delivery)
         self.delivered += 1
+        CALLBACKS_SENT.labels(delivery.dialect).inc()
+        if not resent:
+            CALLBACK_LATENCY.labels(delivery.dialect).observe(time.time() - delivery.created_at)
+
+    def fail(self, delivery: Delivery) -> None:
+        """A final failure: kept in the outbox and logged with everything needed to send
+        it by hand."""
+        delivery.failed_at = time.time()
+        self.outbox.mark_failed(delivery)
+        self.failed.append(delivery)
+        CALLBACKS_FAILED.labels(delivery.dialect).inc()
+        log.error(
+            "callback %d to %s failed: %s (kept: conference-controller outbox retry %d)",
+            delivery.id, delivery.url, delivery.error, delivery.id,
+            extra={"callback": delivery.describe(), "callback_params": delivery.params,
+                   "callback_key": delivery.lane},
+        )
 
     def wait_lane(self, key: str, timeout: float | None = None) -> bool:
         """Wait until every callback queued under ``key`` was attempted (e.g. a member's
@@ -220,8 +402,12 @@ class Webhooks:
         return True if done is None else done.wait(timeout)
 
     def flush(self, timeout: float | None = None) -> bool:
-        """Wait until every queued callback was attempted (tests, shutdown)."""
-        return self._idle.wait(timeout)
+        """Wait until every queued callback was attempted and the outbox written."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if not self._idle.wait(timeout):
+            return False
+        left = None if deadline is None else max(0.0, deadline - time.monotonic())
+        return self.outbox.flush(left)
 
     @property
     def pending(self) -> int:
@@ -229,3 +415,20 @@ class Webhooks:
 
     def close(self) -> None:
         self.pool.clear()
+        self.outbox.close()
+
+
+def _auth_headers(hook: Webhook) -> dict[str, str]:
+    """Basic-auth credentials a cloud's markup gave for this URL (the model may carry them)."""
+    username = getattr(hook, "username", "")
+    if not username:
+        return {}
+    password = getattr(hook, "password", "")
+    return dict(urllib3.make_headers(basic_auth=f"{username}:{password}"))
+
+
+def _describe(exc: BaseException) -> str:
+    reason = exc.reason if isinstance(exc, urllib3.exceptions.MaxRetryError) else exc
+    if isinstance(reason, urllib3.exceptions.ReadTimeoutError):
+        return "no answer within the read timeout"
+    return f"{type(reason).__name__}: {reason}"

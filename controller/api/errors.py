@@ -12,6 +12,7 @@ from typing import Any
 
 # Error codes, by HTTP status. The OpenAPI document lists the same table.
 ERROR_CODES: dict[str, int] = {
+    "body_too_deep": 400,
     "unauthorized": 401,
     "not_found": 404,
     "conference_not_found": 404,

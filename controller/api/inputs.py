@@ -39,6 +39,11 @@ DIGITS = re.compile(r"[0-9*#A-Da-d]{1,64}\Z")
 DIGITS_RULE = "1-64 of 0-9 * # A-D"
 MAX_URL = 2048
 MAX_BODY_BYTES = 64 * 1024
+# Our bodies are flat objects; Python's json recurses once per level and a body
+# nested a few thousand deep ends in RecursionError, so depth is checked first.
+MAX_JSON_DEPTH = 16
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_JSON_BRACKETS = re.compile(rb"[\[\]{}]")
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}\Z")
 IDEMPOTENCY_KEY_RULE = "1-255 printable ASCII characters, no spaces"
 
@@ -99,6 +104,10 @@ def json_body(raw: bytes, content_type: str) -> dict[str, Any]:
     if kind and kind != "application/json" and not kind.endswith("+json"):
         raise ApiError("unsupported_media_type",
                        f"send the body as application/json, not {kind[:80]}")
+    depth = json_depth(raw)
+    if depth > MAX_JSON_DEPTH:
+        raise ApiError("body_too_deep", f"body: JSON nested {depth} levels deep; at most "
+                       f"{MAX_JSON_DEPTH} levels are accepted", field="body")
     try:
         value = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -106,6 +115,19 @@ def json_body(raw: bytes, content_type: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise invalid("body", "must be a JSON object")
     return value
+
+
+def json_depth(raw: bytes) -> int:
+    """How deeply arrays/objects nest in ``raw`` (brackets inside strings do not count),
+    without parsing it: linear, no recursion, whatever the input."""
+    depth = deepest = 0
+    for bracket in _JSON_BRACKETS.findall(_JSON_STRING.sub(b"", raw)):
+        if bracket in (b"[", b"{"):
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
 
 
 def _only(body: dict[str, Any], allowed: tuple[str, ...]) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from controller.api import inputs
@@ -47,11 +47,21 @@ def _http_error_body(error: HTTPException) -> dict[str, Any]:
 
 
 def _request_body() -> bytes:
+    """The raw body, read at most once and never past the limit (a chunked body has no
+    Content-Length to refuse up front)."""
+    cached = g.get("raw_body")
+    if cached is not None:
+        return cached
     length = request.content_length
+    too_large = ApiError("body_too_large",
+                         f"request bodies are limited to {inputs.MAX_BODY_BYTES} bytes")
     if length is not None and length > inputs.MAX_BODY_BYTES:
-        raise ApiError("body_too_large",
-                       f"request bodies are limited to {inputs.MAX_BODY_BYTES} bytes")
-    return request.get_data(cache=True)
+        raise too_large
+    raw = request.stream.read(inputs.MAX_BODY_BYTES + 1)
+    if len(raw) > inputs.MAX_BODY_BYTES:
+        raise too_large
+    g.raw_body = raw
+    return raw
 
 
 def _body() -> dict[str, Any]:
@@ -75,6 +85,7 @@ def create_blueprint(service: Any) -> Blueprint:
             if raw_key is None:
                 return view(*args, **kwargs)
             key = inputs.idempotency_key(raw_key)
+            _body()  # refused bodies (too large, too deep, not JSON) never reach the store
             print_ = fingerprint(request.method, request.path, _request_body())
             stored = store.begin(key, print_)
             if stored is not None:

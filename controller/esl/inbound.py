@@ -5,7 +5,13 @@ object for every attempt (a used one hangs in ``connect()``), backs off with
 jitter between attempts, resubscribes, then runs the reconnect hooks so
 consumers can resync their state (e.g. rooms from ``conference json_list``).
 It watches the reader greenlet and the time since the last frame: FreeSWITCH
-sends HEARTBEAT every 20 s, so a silent socket is a dead socket.
+sends HEARTBEAT every 20 s, so a silent socket is a dead socket. A HEARTBEAT
+every 20 s is too slow to notice a FreeSWITCH that stopped answering (hung,
+or a peer that vanished without FIN), so a probe greenlet also sends
+``api status`` every ``probe_interval`` seconds: no reply within
+``probe_timeout`` and the connection is dropped. From then on, until the next
+connect, every command fails at once with EslNotConnected instead of waiting
+for its own timeout.
 
 Events are fanned out to per-consumer queues. The dispatch handler only
 enqueues, so a slow consumer delays nobody but itself.
@@ -34,6 +40,7 @@ from controller.esl.errors import (
 )
 from controller.esl.frames import Event
 from controller.esl.protocol import SafeInboundESL
+from controller.metrics import ESL_COMMAND_LATENCY, ESL_RECONNECTS
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +95,8 @@ class InboundClient:
         backoff_initial: float = 0.5,
         backoff_max: float = 30.0,
         event_format: str = "plain",
+        probe_interval: float = 2.0,
+        probe_timeout: float = 5.0,
     ):
         self.host, self.port, self.password = host, port, password
         self.command_timeout = command_timeout
@@ -96,6 +105,8 @@ class InboundClient:
         self.backoff_initial = backoff_initial
         self.backoff_max = backoff_max
         self.event_format = event_format
+        self.probe_interval = probe_interval
+        self.probe_timeout = probe_timeout
 
         self._conn: SafeInboundESL | None = None
         self._connected = gevent.event.Event()
@@ -188,13 +199,19 @@ class InboundClient:
     def command(self, line: str, timeout: float | None = None) -> str:
         """A plain command; returns its Reply-Text."""
         _single_line(line)
-        reply = self._live().send(line, timeout=timeout or self.command_timeout)
+        conn = self._live()
+        started = time.monotonic()
+        reply = conn.send(line, timeout=timeout or self.command_timeout)
+        ESL_COMMAND_LATENCY.observe(time.monotonic() - started)
         return reply.get("Reply-Text", "")
 
     def api(self, command: str, timeout: float | None = None) -> str:
         """``api <command>``: the body FreeSWITCH returns (errors are text, as in FreeSWITCH)."""
         _single_line(command)
-        reply = self._live().send(f"api {command}", timeout=timeout or self.command_timeout)
+        conn = self._live()
+        started = time.monotonic()
+        reply = conn.send(f"api {command}", timeout=timeout or self.command_timeout)
+        ESL_COMMAND_LATENCY.observe(time.monotonic() - started)
         return reply.body
 
     def bgapi(self, command: str, timeout: float | None = None) -> str:
@@ -265,13 +282,19 @@ class InboundClient:
                     raise EslConnectionLost(conn.close_reason)
                 self._conn = conn
                 self.connections_made += 1
+                if self.connections_made > 1:
+                    ESL_RECONNECTS.inc()
                 self.last_error = ""
                 attempt = 0
                 self._connected.set()
                 log.info("esl: connected to FreeSWITCH %s:%s", self.host, self.port)
                 for hook in list(self._hooks):
                     gevent.spawn(self._run_hook, hook)
-                self._watch(conn)
+                probe = gevent.spawn(self._probe, conn)
+                try:
+                    self._watch(conn)
+                finally:
+                    probe.kill(block=False)
                 self.last_error = conn.close_reason or "connection lost"
                 if self._running:
                     log.warning("esl: connection to FreeSWITCH lost: %s", self.last_error)
@@ -304,6 +327,34 @@ class InboundClient:
                 conn.abort(f"no frame from FreeSWITCH for {silent:.0f} s (HEARTBEAT missing)")
                 return
             reader.join(timeout=min(1.0, self.heartbeat_timeout / 4))
+
+
+    def _probe(self, conn: SafeInboundESL) -> None:
+        """Ask FreeSWITCH something every ``probe_interval`` seconds; no answer within
+        ``probe_timeout`` means it is gone, even if TCP still says otherwise."""
+        while self._running and conn.connected:
+            gevent.sleep(self.probe_interval)
+            if not conn.connected:
+                return
+            started = time.monotonic()
+            try:
+                conn.send(liveness_command(), timeout=self.probe_timeout)
+            except EslTimeout:
+                log.error("esl: FreeSWITCH did not answer the liveness probe within %g s: "
+                          "dropping the connection", self.probe_timeout)
+                conn.abort(f"no reply to the liveness probe within {self.probe_timeout:g} s")
+                return
+            except EslError:
+                return  # the connection ended; the supervisor sees it
+            ESL_COMMAND_LATENCY.observe(time.monotonic() - started)
+
+
+def liveness_command() -> str:
+    """``api status``: cheap, always available, answered at once by a live FreeSWITCH
+    (capture 07f_freeswitch_killed.txt: reply 0.3 ms after the command, "UP ... is ready").
+    The one FreeSWITCH command string of this module (controller/freeswitch/ owns the
+    others)."""
+    return "api status"
 
 
 def _single_line(text: str) -> None:

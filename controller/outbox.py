@@ -1,0 +1,380 @@
+"""The durable webhook outbox: every request the engine decided to send, until it is done.
+
+A delivery is written here before its first attempt and removed once the
+application answered it or it finally failed; a final failure stays, marked
+``failed``, for ``conference-controller outbox list|retry|drop``. On start the
+controller reads back what is still ``pending`` (a previous process died with
+it queued or in flight) and sends it again, lane by lane in the order it was
+decided (``id`` grows with every delivery).
+
+A delivery is the request, not how it was built: method, URL, form parameters
+or raw body bytes, content type, extra headers, and the *name* of the signer
+and dialect. Signatures are made at attempt time (a signature carrying a
+timestamp is fresh on every retry), so neither secrets nor stale signatures
+are stored.
+
+Stores:
+
+- ``SqliteOutbox``: the default, one SQLite file in ``[data] directory``. sqlite3
+  blocks the thread that calls it, and under gevent that thread is the hub
+  every call runs on, so every statement runs in a native thread of gevent's
+  thread pool. Writes are group-committed: one writer greenlet takes whatever
+  was queued since the last commit and commits it in one transaction (WAL,
+  ``synchronous=NORMAL``: a committed delivery survives the process being
+  killed; an operating-system crash or power loss may take the last commits).
+- ``MemoryOutbox``: the same interface without durability (tests, tools).
+- A shared store (Redis, for a cluster) implements ``OutboxStore`` the same way.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import sqlite3
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import gevent
+import gevent.event
+
+log = logging.getLogger(__name__)
+
+OUTBOX_FILE = "outbox.sqlite3"
+PENDING, FAILED = "pending", "failed"
+DEFAULT_DIALECT = "plivo"  # until requests carry the name of the face they belong to
+DEFAULT_SIGNER = "default"  # the X-Conference-Signature HMAC of controller.signing
+
+
+class OutboxError(OSError):
+    """The outbox cannot be opened or used (path, permissions, another controller).
+    An OSError: start-up reports it like any other unusable directory."""
+
+
+@dataclass(eq=False)
+class Delivery:
+    """One HTTP request to the application, as stored in the outbox.
+
+    ``form`` (name -> value) is sent form-encoded (POST) or in the query string
+    (GET); ``body`` is sent as is with ``content_type`` (JSON webhooks). Exactly
+    one of them is used; ``form`` wins when both are set.
+    """
+
+    method: str
+    url: str
+    lane: str
+    form: dict[str, str] | None = None
+    body: bytes | None = None
+    content_type: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    signer: str = DEFAULT_SIGNER
+    dialect: str = DEFAULT_DIALECT
+    recovered: bool = False  # sent for a call that ended while the controller was away
+    created_at: float = field(default_factory=time.time)
+    id: int = 0  # assigned by the store
+    state: str = PENDING
+    attempts: int = 0
+    error: str = ""
+    failed_at: float | None = None
+    context: dict[str, Any] = field(default_factory=dict)  # log context of the decision
+    # Not stored: set once the delivery is durable (the attempt waits for it).
+    stored: gevent.event.Event = field(default_factory=gevent.event.Event, repr=False)
+
+    @property
+    def params(self) -> dict[str, str]:
+        """The form parameters (empty for a raw body)."""
+        return dict(self.form or {})
+
+    def describe(self) -> dict[str, Any]:
+        """Everything about the delivery, for logs and ``outbox list``."""
+        shown: dict[str, Any] = {
+            "id": self.id, "state": self.state, "lane": self.lane, "method": self.method,
+            "url": self.url, "dialect": self.dialect, "signer": self.signer,
+            "recovered": self.recovered, "attempts": self.attempts, "error": self.error,
+            "created_at": self.created_at, "failed_at": self.failed_at,
+        }
+        if self.form is not None:
+            shown["params"] = self.form
+        else:
+            shown["content_type"] = self.content_type
+            shown["body"] = (self.body or b"").decode("utf-8", "replace")
+        if self.headers:
+            shown["headers"] = self.headers
+        return shown
+
+
+class OutboxStore(ABC):
+    """Where deliveries wait. ``add`` must make the delivery durable before
+    ``delivery.stored`` is set; the sender attempts it only then."""
+
+    @abstractmethod
+    def add(self, delivery: Delivery) -> None:
+        """Assign ``delivery.id`` now; store it, then set ``delivery.stored``."""
+
+    @abstractmethod
+    def remove(self, delivery: Delivery) -> None:
+        """Delivered: forget it (may be written lazily: a lost removal means one
+        duplicate after a restart, never a loss)."""
+
+    @abstractmethod
+    def mark_failed(self, delivery: Delivery) -> None:
+        """Finally failed: keep it with its error for inspection."""
+
+    @abstractmethod
+    def load(self, state: str, ids: Iterable[int] | None = None) -> list[Delivery]:
+        """Deliveries in ``state`` (all, or those of ``ids``), oldest first."""
+
+    @abstractmethod
+    def delete(self, ids: Iterable[int]) -> int:
+        """Delete these failed deliveries; returns how many were deleted."""
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until everything queued so far is written."""
+        return True
+
+    def close(self) -> None:  # noqa: B027 - optional: stores without resources keep it
+        """Write what is queued and release the store."""
+
+
+class MemoryOutbox(OutboxStore):
+    """Not durable: for tests and for code that sends without a data directory."""
+
+    def __init__(self) -> None:
+        self._rows: dict[int, Delivery] = {}
+        self._next_id = 1
+
+    def add(self, delivery: Delivery) -> None:
+        delivery.id, self._next_id = self._next_id, self._next_id + 1
+        self._rows[delivery.id] = delivery
+        delivery.stored.set()
+
+    def remove(self, delivery: Delivery) -> None:
+        self._rows.pop(delivery.id, None)
+
+    def mark_failed(self, delivery: Delivery) -> None:
+        delivery.state = FAILED
+        self._rows[delivery.id] = delivery
+
+    def load(self, state: str, ids: Iterable[int] | None = None) -> list[Delivery]:
+        wanted = set(ids) if ids is not None else None
+        return [d for key, d in sorted(self._rows.items())
+                if d.state == state and (wanted is None or key in wanted)]
+
+    def delete(self, ids: Iterable[int]) -> int:
+        gone = [i for i in set(ids) if i in self._rows and self._rows[i].state == FAILED]
+        for key in gone:
+            del self._rows[key]
+        return len(gone)
+
+
+# ---------------------------------------------------------------- SQLite
+
+_SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS deliveries (
+    id INTEGER PRIMARY KEY,
+    lane TEXT NOT NULL,
+    state TEXT NOT NULL,
+    method TEXT NOT NULL,
+    url TEXT NOT NULL,
+    form TEXT,
+    body BLOB,
+    content_type TEXT NOT NULL,
+    headers TEXT NOT NULL,
+    signer TEXT NOT NULL,
+    dialect TEXT NOT NULL,
+    recovered INTEGER NOT NULL,
+    created_at REAL NOT NULL,
+    attempts INTEGER NOT NULL,
+    error TEXT NOT NULL,
+    failed_at REAL,
+    context TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS deliveries_by_state ON deliveries (state, id);
+"""
+_COLUMNS = ("id", "lane", "state", "method", "url", "form", "body", "content_type", "headers",
+            "signer", "dialect", "recovered", "created_at", "attempts", "error", "failed_at",
+            "context")
+_INSERT = (f"INSERT OR REPLACE INTO deliveries ({', '.join(_COLUMNS)}) "
+           f"VALUES ({', '.join('?' * len(_COLUMNS))})")
+
+
+def _row(delivery: Delivery) -> tuple[Any, ...]:
+    return (
+        delivery.id, delivery.lane, delivery.state, delivery.method, delivery.url,
+        json.dumps(delivery.form) if delivery.form is not None else None, delivery.body,
+        delivery.content_type, json.dumps(delivery.headers), delivery.signer, delivery.dialect,
+        int(delivery.recovered), delivery.created_at, delivery.attempts, delivery.error,
+        delivery.failed_at, json.dumps(delivery.context, default=str),
+    )
+
+
+def _delivery(row: sqlite3.Row) -> Delivery:
+    delivery = Delivery(
+        method=row["method"], url=row["url"], lane=row["lane"],
+        form=json.loads(row["form"]) if row["form"] is not None else None,
+        body=row["body"], content_type=row["content_type"], headers=json.loads(row["headers"]),
+        signer=row["signer"], dialect=row["dialect"], recovered=bool(row["recovered"]),
+        created_at=row["created_at"], id=row["id"], state=row["state"],
+        attempts=row["attempts"], error=row["error"], failed_at=row["failed_at"],
+        context=json.loads(row["context"]),
+    )
+    delivery.stored.set()
+    return delivery
+
+
+class SqliteOutbox(OutboxStore):
+    """One SQLite file; statements run in gevent's native thread pool, writes batched.
+
+    ``owner=True`` (the controller) takes an exclusive lock on the directory so
+    two controllers never resend the same deliveries; the CLI opens without it.
+    """
+
+    def __init__(self, directory: str, *, owner: bool = True) -> None:
+        self.path = os.path.join(directory, OUTBOX_FILE)
+        self._lock_file = None
+        try:
+            os.makedirs(directory, exist_ok=True)
+            if owner:
+                self._lock_file = open(os.path.join(directory, "outbox.lock"), "a")  # noqa: SIM115
+                try:
+                    fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    self._lock_file.close()
+                    raise OutboxError(
+                        f"another controller uses the data directory {directory} "
+                        "(its outbox would be sent twice): give each its own "
+                        "[data] directory") from None
+            self._db = sqlite3.connect(self.path, timeout=10, isolation_level=None,
+                                       check_same_thread=False)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if version == 0:
+                self._db.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
+            elif version != _SCHEMA_VERSION:
+                raise OutboxError(f"{self.path} has schema version {version}; this controller "
+                                  f"reads version {_SCHEMA_VERSION}")
+            top = self._db.execute("SELECT MAX(id) FROM deliveries").fetchone()[0]
+        except (OSError, sqlite3.Error) as exc:
+            raise OutboxError(f"cannot use the outbox {self.path}: {exc}") from None
+        self._next_id = (top or 0) + 1
+        self._db_lock = threading.Lock()  # one statement at a time, whichever thread runs it
+        self._queued: list[tuple[str, Delivery]] = []
+        self._wake = gevent.event.Event()
+        self._idle = gevent.event.Event()
+        self._idle.set()
+        self._writer: gevent.Greenlet | None = None
+        self.write_errors = 0
+
+    # ------------------------------------------------------------ writes
+    def add(self, delivery: Delivery) -> None:
+        delivery.id, self._next_id = self._next_id, self._next_id + 1
+        self._queue("put", delivery)
+
+    def remove(self, delivery: Delivery) -> None:
+        self._queue("delete", delivery)
+
+    def mark_failed(self, delivery: Delivery) -> None:
+        delivery.state = FAILED
+        self._queue("put", delivery)
+
+    def _queue(self, op: str, delivery: Delivery) -> None:
+        self._queued.append((op, delivery))
+        self._idle.clear()
+        self._wake.set()
+        if self._writer is None:
+            self._writer = gevent.spawn(self._write_loop)
+
+    def _write_loop(self) -> None:
+        """Group commit: whatever was queued while the last commit ran goes in the next."""
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            batch, self._queued = self._queued, []
+            if not batch:
+                self._idle.set()
+                continue
+            try:
+                gevent.get_hub().threadpool.apply(self._commit, (batch,))
+            except Exception as exc:  # a full disk must not stop the callbacks themselves
+                self.write_errors += 1
+                log.error("outbox: cannot write %d change(s) to %s: %s; these callbacks "
+                          "are sent but would not survive a restart", len(batch), self.path, exc)
+            for op, delivery in batch:
+                if op == "put":
+                    delivery.stored.set()
+            if not self._queued:
+                self._idle.set()
+
+    def _commit(self, batch: list[tuple[str, Delivery]]) -> None:
+        """In a native thread: one transaction for the whole batch."""
+        with self._db_lock:
+            db = self._db
+            db.execute("BEGIN")
+            try:
+                for op, delivery in batch:
+                    if op == "put":
+                        db.execute(_INSERT, _row(delivery))
+                    else:
+                        db.execute("DELETE FROM deliveries WHERE id = ?", (delivery.id,))
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    def flush(self, timeout: float | None = None) -> bool:
+        return self._idle.wait(timeout)
+
+    # ------------------------------------------------------------ reads (start-up, CLI)
+    def _run(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row] | int:
+        def work() -> list[sqlite3.Row] | int:
+            with self._db_lock:
+                cursor = self._db.execute(sql, args)
+                return cursor.fetchall() if sql.startswith("SELECT") else cursor.rowcount
+
+        return gevent.get_hub().threadpool.apply(work)
+
+    def load(self, state: str, ids: Iterable[int] | None = None) -> list[Delivery]:
+        self.flush()
+        if ids is None:
+            rows = self._run("SELECT * FROM deliveries WHERE state = ? ORDER BY id", (state,))
+        else:
+            wanted = sorted(set(ids))
+            marks = ",".join("?" * len(wanted))
+            rows = self._run(f"SELECT * FROM deliveries WHERE state = ? AND id IN ({marks}) "
+                             "ORDER BY id", (state, *wanted))
+        assert isinstance(rows, list)
+        return [_delivery(row) for row in rows]
+
+    def delete(self, ids: Iterable[int]) -> int:
+        self.flush()
+        count = 0
+        for key in set(ids):
+            done = self._run("DELETE FROM deliveries WHERE id = ? AND state = ?", (key, FAILED))
+            assert isinstance(done, int)
+            count += done
+        return count
+
+    def close(self) -> None:
+        self.flush(timeout=5)
+        if self._writer is not None:
+            self._writer.kill(block=True, timeout=1)
+            self._writer = None
+        with self._db_lock:
+            self._db.close()
+        if self._lock_file is not None:
+            self._lock_file.close()
+            self._lock_file = None
+
+
+def open_outbox(directory: str, *, owner: bool = True) -> SqliteOutbox:
+    """The embedded store in ``directory`` (created if missing)."""
+    return SqliteOutbox(directory, owner=owner)
