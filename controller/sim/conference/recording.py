@@ -101,7 +101,17 @@ class RoomRecording:
             self.poke()
 
     def finish_recording(self, rec: Recorder) -> None:
-        """The record thread ends: write the file, fire stop-recording."""
+        """The record thread ends: write the file, fire stop-recording.
+
+        FreeSWITCH 1.11.1, conference_record.c conference_record_thread_run: the loop
+        runs while the member runs and ``count + count_ghosts > 0`` (line 331), so the
+        last member's del-member ends it; then the file is closed and stop-recording
+        fired (427-431) with conference_event_add_data, which merges the room's
+        variables, e.g. the controller's ``cc_rec_*`` (conference_event.c 752-754).
+        conference-destroy comes after it: the conference thread waits for the write
+        lock (mod_conference.c 844) that this thread's read lock (record.c 173, released
+        at 474) holds back; _maybe_finish_destroy keeps that order. Capture 03i.
+        """
         if rec.finished:
             return
         rec.finished = True
