@@ -16,7 +16,10 @@ killed benchmark leaves no process behind; ``Rig`` stops them in order.
 Real FreeSWITCH (``FS_ESL_HOST`` set, as in tests/stack.py): no simulator; the
 controller connects to that FreeSWITCH and listens on CC_OUTBOUND_LISTEN_PORT
 (8084) where its dialplan sends calls, SIPp phones (``FS_SIP_*``) place the
-calls, and the tap is an inbound ESL connection. Only join_overhead supports it.
+calls (finding each call's channel from CHANNEL_CREATE on their own ESL
+connection), and the tap is an inbound ESL connection. Only join_overhead
+supports it; with FS_BENCH_DIRECT_JOIN=true in FreeSWITCH's environment it
+measures the direct path too.
 """
 
 from __future__ import annotations
@@ -146,6 +149,13 @@ class Rig:
     @property
     def tap(self) -> Tap:
         return self._tap.tap
+
+    @property
+    def tap_client(self) -> EslTap:
+        """The tap's inbound connection (real FreeSWITCH only)."""
+        if not isinstance(self._tap, EslTap):
+            raise RuntimeError("the simulator's tap has no Event Socket connection")
+        return self._tap
 
     def __enter__(self) -> Rig:
         self._tmp = tempfile.TemporaryDirectory(prefix="bench-")

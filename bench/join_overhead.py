@@ -28,10 +28,17 @@ share from those frames, per call, from the same events (F = one frame):
     ctl_to_conf      EXEC(next app) - DONE(answer) - F   plan, then set/bind/conference sent
 
 Real FreeSWITCH (FS_ESL_HOST and FS_SIP_* set): the tap is an inbound ESL
-connection and SIPp places the calls. freeswitch-conf/ has no ``direct-``
-extension, so only the controller path is measured there (a few calls at a
-low rate: one SIPp process per call). FreeSWITCH stamps events with its timer's
-time, so the breakdown is coarse (20 ms steps) there.
+connection and SIPp places the calls (a few calls at a low rate: one SIPp
+process per call). The direct path needs freeswitch-conf's benchmark-only
+``direct-<room>`` extension, on when FreeSWITCH runs with
+FS_BENCH_DIRECT_JOIN=true; the tap asks FreeSWITCH, and without it only the
+controller path is measured (``direct_note`` says so). Room names carry a
+per-run suffix there: FreeSWITCH keeps rooms between runs while members leave.
+
+Enter callback latency (``controller_<rate>_enter_callback_*``; the direct path
+has no controller to send one): the app's arrival time minus the time this
+process's tap took the member's add-member, both ``time.time()`` on this host:
+one clock, wherever FreeSWITCH runs.
 """
 
 from __future__ import annotations
@@ -39,6 +46,8 @@ from __future__ import annotations
 from gevent import monkey
 
 monkey.patch_all()
+
+import secrets  # noqa: E402
 
 from bench.harness import (  # noqa: E402
     CpuMeter,
@@ -53,7 +62,7 @@ from bench.stats import median, percentile, summary_ms  # noqa: E402
 
 ROOM_SIZE = 10
 PHASES = ((20, 300), (100, 500))  # (setups per second, calls per path)
-REAL_PHASES = ((5, 40),)
+REAL_PHASES = ((5, 40), (20, 80))
 FRAME_US = 20_000
 
 
@@ -74,8 +83,21 @@ def _controller_share(tap: Tap, uuid: str) -> tuple[float, float, float] | None:
             max(0, after - answer_done - FRAME_US))
 
 
-def _phase(rig: Rig, rate: int, calls: int, direct: bool) -> dict:
-    tag = f"{'d' if direct else 'c'}{rate}"
+def _enter_latencies(rig: Rig, uuids: list[str]) -> list[int]:
+    """µs from the tap taking each member's add-member to its enter callback at the app."""
+    tap = rig.tap
+    wanted = {u for u in uuids if u in tap.joined_seen}
+
+    def arrivals() -> dict[str, int]:
+        return {uuid: arrival for action, uuid, _ts, arrival, _member
+                in rig.app.stats()["callbacks"] if action == "enter" and uuid in wanted}
+
+    wait_until(lambda: len(arrivals()) >= len(wanted), timeout=15, step=0.2)
+    return [arrival - tap.joined_seen[uuid] for uuid, arrival in arrivals().items()]
+
+
+def _phase(rig: Rig, rate: int, calls: int, direct: bool, run: str = "") -> dict:
+    tag = f"{'d' if direct else 'c'}{rate}{run}"
     prefix = "direct-" if direct else ""
     meter = CpuMeter(rig)
 
@@ -107,6 +129,8 @@ def _phase(rig: Rig, rate: int, calls: int, direct: bool) -> dict:
         # the rest of each setup: FreeSWITCH's frame waits and its own work
         rest = [tap.joined[u][0] - tap.created[u] - sum(share) for u, share in shares.items()]
         figures[f"controller_{rate}_freeswitch_p50_ms"] = round(median(rest) / 1000, 2)
+        enter = _enter_latencies(rig, uuids)
+        figures.update(summary_ms(enter, f"controller_{rate}_enter_callback"))
     if not rig.hang_up_all(phones, timeout=60):
         figures[f"{name}_{rate}_note"] = "channels still up 60 s after hanging up"
     if not rig.settle():  # the next phase starts with an idle controller
@@ -126,10 +150,16 @@ def run() -> dict:
     figures: dict = {}
     real = real_freeswitch()
     with Rig("join") as rig:
+        direct = not real or rig.tap_client.direct_join_enabled()
+        if not direct:
+            figures["direct_note"] = ("FreeSWITCH has no direct-<room> extension: start it "
+                                      "with FS_BENCH_DIRECT_JOIN=true (freeswitch-conf)")
+        # A real FreeSWITCH keeps rooms while their members leave: new names every run.
+        run_suffix = f"x{secrets.token_hex(2)}" if real else ""
         for rate, calls in REAL_PHASES if real else PHASES:
-            if not real:
-                figures.update(_phase(rig, rate, calls, direct=True))
-            figures.update(_phase(rig, rate, calls, direct=False))
+            if direct:
+                figures.update(_phase(rig, rate, calls, direct=True, run=run_suffix))
+            figures.update(_phase(rig, rate, calls, direct=False, run=run_suffix))
             _overhead(figures, rate)
         figures["controller_log_errors"] = rig.controller.log_errors()
     figures["freeswitch"] = "real (FS_ESL_HOST)" if real else "simulator, time_scale 1.0"

@@ -2,11 +2,15 @@
 
 ``SimTap`` reads the simulator's event bus in this process (no socket, no
 serialisation); ``EslTap`` is an inbound ESL connection to a real FreeSWITCH.
-Either way every time is FreeSWITCH's clock.
+Either way every event time is FreeSWITCH's clock. ``joined_seen`` is the other
+clock: this host's ``time.time()`` when the tap took each add-member, the clock
+the application (bench/app.py) stamps callback arrivals with, so event ->
+callback latency is measured on one clock even when FreeSWITCH runs elsewhere.
 """
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +33,7 @@ class Tap:
     completed: dict[str, list[tuple[str, int]]] = field(default_factory=lambda: defaultdict(list))
     hung_up: dict[str, int] = field(default_factory=dict)
     joined: dict[str, tuple[int, str, str]] = field(default_factory=dict)  # ts, room, member
+    joined_seen: dict[str, int] = field(default_factory=dict)  # local µs the tap took it
     left: dict[str, int] = field(default_factory=dict)
     floor: list[tuple[int, str, str, str]] = field(default_factory=list)  # ts, room, new, uuid
     digits: list[tuple[int, str, str]] = field(default_factory=list)  # ts, uuid, digits
@@ -48,6 +53,7 @@ class Tap:
             self.counts[action] += 1
             stamp, uuid = int(get("Event-Date-Timestamp")), get("Unique-ID") or ""
             if action == "add-member":
+                self.joined_seen[uuid] = int(time.time() * 1e6)
                 self.joined[uuid] = (stamp, get("Conference-Name") or "", get("Member-ID") or "")
             elif action == "del-member":
                 self.left[uuid] = stamp
@@ -103,6 +109,8 @@ class EslTap:
         self._reader = gevent.spawn(self._drain)
 
     def _drain(self) -> None:
+        # Events are recorded as they leave the client's queue: joined_seen is when this
+        # listener saw the event (plus the queue's wait, microseconds when idle).
         while True:
             event = self._queue.get(timeout=1.0)
             if event is not None:
@@ -110,6 +118,12 @@ class EslTap:
 
     def api(self, command: str) -> str:
         return self.client.api(command)
+
+    def direct_join_enabled(self) -> bool:
+        """Whether freeswitch-conf's benchmark-only ``direct-<room>`` extension is on
+        (FS_BENCH_DIRECT_JOIN=true sets the global variable it reads at call time).
+        The one FreeSWITCH command string of the benchmarks lives here."""
+        return self.client.api("global_getvar bench_direct_join").strip() == "true"
 
     def close(self) -> None:
         self._reader.kill()
