@@ -293,11 +293,11 @@ class SippPhones:
         port = env.get("FS_SIP_PORT") or "5060"
         if not port.isdigit():
             raise ValueError(f"FS_SIP_PORT={port!r} is not a port number")
-        esl_port = env.get("FS_ESL_PORT") or "8021"
-        if not esl_port.isdigit():
-            raise ValueError(f"FS_ESL_PORT={esl_port!r} is not a port number")
         channels = None
         if env.get("FS_ESL_HOST") and "channels" not in options:
+            esl_port = env.get("FS_ESL_PORT") or "8021"
+            if not esl_port.isdigit():
+                raise ValueError(f"FS_ESL_PORT={esl_port!r} is not a port number")
             channels = ChannelWatch(env["FS_ESL_HOST"], int(esl_port),
                                     env.get("FS_ESL_PASSWORD") or "ClueCon")
         try:
