@@ -78,7 +78,8 @@ def test_callbacks_queued_at_a_sigkill_are_all_delivered_after_the_restart(tmp_p
         '<Response><Conference callbackUrl="/cb" digitsMatch="1">room1</Conference></Response>')
     recorder.documents["/cb"] = slow_callback
     processes: list[subprocess.Popen] = []
-    with Stack(tmp_path, app=recorder.app, start_controller=False) as stack:
+    with Stack(tmp_path, app=recorder.app, start_controller=False,
+               settings={"data": {"directory": str(tmp_path / "data")}}) as stack:
         try:
             processes.append(controller_process(stack, tmp_path / "controller.log"))
             wait_until(lambda: ready(stack), timeout=30, what="the controller process")

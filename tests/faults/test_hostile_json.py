@@ -12,6 +12,10 @@ from stack import Stack
 from controller.api.inputs import MAX_BODY_BYTES, MAX_JSON_DEPTH
 
 
+def DATA(tmp_path) -> dict:  # noqa: N802 - reads as a constant at the call sites
+    return {"data": {"directory": str(tmp_path / "data")}}
+
+
 def post_paths(stack: Stack) -> list[str]:
     """Every POST route of the running controller's Flask app, placeholders filled in,
     so an endpoint added later is covered without touching this test."""
@@ -41,7 +45,7 @@ BODIES = {
 @pytest.mark.parametrize("name", list(BODIES))
 def test_every_post_endpoint_refuses_hostile_json_without_a_500(tmp_path, name):
     body, status, code = BODIES[name]
-    with Stack(tmp_path) as stack:
+    with Stack(tmp_path, settings=DATA(tmp_path)) as stack:
         paths = post_paths(stack)
         assert len(paths) >= 2
         for path in paths:
@@ -63,7 +67,7 @@ def test_a_chunked_body_over_the_limit_is_refused_while_reading(tmp_path):
             yield b"x" * 1024
         yield b'"}'
 
-    with Stack(tmp_path) as stack:
+    with Stack(tmp_path, settings=DATA(tmp_path)) as stack:
         path = post_paths(stack)[0]
         answer = requests.post(f"{stack.api_base}{path}", data=chunks(), timeout=10,
                                headers={**stack.auth_headers,

@@ -13,7 +13,8 @@ from tcpproxy import FreezableProxy
 
 
 def test_a_silent_freeswitch_turns_readyz_503_within_10_s_and_rest_503_at_once(tmp_path):
-    with Stack(tmp_path, start_controller=False) as stack:
+    with Stack(tmp_path, start_controller=False,
+               settings={"data": {"directory": str(tmp_path / "data")}}) as stack:
         proxy = FreezableProxy((stack.esl_host, stack.esl_port)).start()
         try:
             stack.esl_port = proxy.port  # the controller reaches FreeSWITCH through the proxy

@@ -17,7 +17,8 @@ def test_an_answer_url_that_answers_after_60_s_is_requested_once(tmp_path, recor
         return "<Response><Hangup/></Response>"
 
     recorder.documents["/answer"] = slow_answer
-    settings = {"webhooks": {"fetch_timeout": "1", "retries": "3", "backoff": "0.05"}}
+    settings = {"webhooks": {"fetch_timeout": "1", "retries": "3", "backoff": "0.05"},
+                "data": {"directory": str(tmp_path / "data")}}
     try:
         with Stack(tmp_path, app=recorder.app, settings=settings) as stack:
             phone = stack.phones.call("1000", caller_id="alice")
