@@ -30,7 +30,7 @@ from flask import Flask, Response, jsonify, request  # noqa: E402
 from gevent.fileobject import FileObjectPosix  # noqa: E402
 from gevent.pywsgi import WSGIServer  # noqa: E402
 
-from controller.xml.builder import Response as PlivoResponse  # noqa: E402
+from controller.dialects.plivo.builder import Response as PlivoResponse  # noqa: E402
 
 DIGITS = ["1", "2", "3"]  # what callback_latency presses; each is its own match
 ARRIVAL_KEY = "bench.arrival_us"

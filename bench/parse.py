@@ -13,7 +13,7 @@ import json
 import statistics
 import time
 
-from controller.xml import Response, XmlError, parse_document
+from controller.dialects.plivo import Response, XmlError, parse_document
 
 SOURCE_URL = "https://app.example.com/plivo/answer.xml"
 

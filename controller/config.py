@@ -119,6 +119,24 @@ def _number_map(raw: str) -> Mapping[str, str]:
     return MappingProxyType(result)
 
 
+def _dialect_name(raw: str) -> str:
+    value = raw.strip().lower()
+    if not value or not all(c.isalnum() or c == "_" for c in value):
+        raise ValueError("must be a dialect name (letters, digits, _)")
+    return value
+
+
+def _number_dialects(raw: str) -> Mapping[str, str]:
+    """``1000=cxml, 2000=bxml`` -> {number: dialect} (read-only)."""
+    result: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in raw.replace("\n", ",").split(","))):
+        number, sep, name = item.partition("=")
+        if not sep or not number.strip():
+            raise ValueError("must be a comma list of <number>=<dialect>")
+        result[number.strip()] = _dialect_name(name)
+    return MappingProxyType(result)
+
+
 # ---------------------------------------------------------------- settings
 
 
@@ -213,6 +231,13 @@ class AppSettings:
         "1048576", _int_range(1024, 64 * 1024 * 1024), "largest XML document accepted"
     )
     xml_max_depth: int = _setting("32", _int_range(3, 1000), "deepest XML nesting accepted")
+    dialect: str = _setting(
+        "plivo", _dialect_name,
+        "the face the application speaks: plivo (more as they are added; see README)",
+    )
+    number_dialects: Mapping[str, str] = _setting(
+        "", _number_dialects, "per dialed number dialects: `1000=plivo, 2000=...`"
+    )
 
 
 @dataclass(frozen=True)
@@ -309,6 +334,15 @@ class TranscriptionSettings:
 
 
 @dataclass(frozen=True)
+class PlivoSettings:
+    auth_id: str = _setting("", _text, "Plivo auth ID of the application (its account id)")
+    auth_token: str = _setting(
+        "", _text,
+        "key of X-Plivo-Signature-V3 on every request (empty: no Plivo signature)", secret=True,
+    )
+
+
+@dataclass(frozen=True)
 class LogSettings:
     level: str = _setting(
         "INFO", _choice("DEBUG", "INFO", "WARNING", "ERROR"), "log level (JSON lines on stderr)"
@@ -327,6 +361,7 @@ class Settings:
     data: DataSettings = field(default_factory=DataSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
     transcription: TranscriptionSettings = field(default_factory=TranscriptionSettings)
+    plivo: PlivoSettings = field(default_factory=PlivoSettings)
     log: LogSettings = field(default_factory=LogSettings)
 
     @property
@@ -365,6 +400,7 @@ _SECTION_TYPES = {
     "data": DataSettings,
     "api": ApiSettings,
     "transcription": TranscriptionSettings,
+    "plivo": PlivoSettings,
     "log": LogSettings,
 }
 
@@ -448,4 +484,20 @@ def load_settings(
                     f"{section}.{f.name} ({origin}) = {shown}: {exc}"
                 ) from None
         sections[section] = cls(**kwargs)
-    return Settings(**sections)
+    settings = Settings(**sections)
+    _check_dialects(settings, raw)
+    return settings
+
+
+def _check_dialects(settings: Settings, raw: Mapping[str, Mapping[str, tuple[str, str]]]) -> None:
+    """Dialect names must name a registered face (known only once the faces load)."""
+    from controller.dialects import names
+
+    known = names()
+    chosen = [("dialect", settings.app.dialect)]
+    chosen += [("number_dialects", name) for name in settings.app.number_dialects.values()]
+    for key, name in chosen:
+        if name not in known:
+            origin = raw["app"].get(key, ("", "default"))[1]
+            raise ConfigError(f"app.{key} ({origin}): unknown dialect {name!r}; "
+                              f"known: {', '.join(known)}")

@@ -8,9 +8,11 @@ functions passes a resolver that turns a URL into that local path.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from controller.config import MediaSettings
+from controller.freeswitch import apps
+from controller.freeswitch.apps import AppCall
+from controller.freeswitch.args import fs_text
 from controller.model import Document, Play, Sound, SoundKind, Speak, Wait
 
 # Two short 800 Hz beeps or one, as tone_stream (no sound files needed).
@@ -19,45 +21,27 @@ BEEP_TWO = "tone_stream://L=2;%(200,200,800)"
 WAIT_BEEP = "tone_stream://%(250,0,1000)"
 
 
-@dataclass(frozen=True)
-class AppCall:
-    """One dialplan application to run on the call (``loops=-1``: until hangup)."""
-
-    app: str
-    arg: str
-    loops: int = 1
-
-
-def fs_text(text: str) -> str:
-    """Text safe inside a FreeSWITCH app argument: one line, and no ``${`` (FreeSWITCH
-    expands ``${name}`` and runs ``${api(args)}`` in every application argument)."""
-    return " ".join(text.split()).replace("${", "$ {")
-
-
 def tts_voice(speak: Speak, media: MediaSettings) -> str:
     return media.tts_voice_man if speak.voice.upper() == "MAN" else media.tts_voice_woman
 
 
 def speak_call(speak: Speak, media: MediaSettings) -> AppCall:
-    # mod_dptools speak: "<engine>|<voice>|<text>"; the text keeps any further '|'.
-    text = fs_text(speak.text)
-    return AppCall("speak", f"{media.tts_engine}|{tts_voice(speak, media)}|{text}",
-                   _loops(speak.loop))
+    return apps.speak(media.tts_engine, tts_voice(speak, media), speak.text, _loops(speak.loop))
 
 
 def play_call(path: str, loop: int) -> AppCall:
-    return AppCall("playback", path, _loops(loop))
+    return apps.playback(path, _loops(loop))
 
 
 def wait_calls(wait: Wait) -> list[AppCall]:
-    calls = [AppCall("playback", WAIT_BEEP)] if wait.beep else []
+    calls = [apps.playback(WAIT_BEEP)] if wait.beep else []
     if wait.silence:
         # wait_for_silence <threshold> <silence hits> <listen hits> <timeout ms>;
         # a hit is one 20 ms frame.
         hits = max(1, wait.min_silence // 20)
-        calls.append(AppCall("wait_for_silence", f"200 {hits} {hits} {wait.length * 1000}"))
+        calls.append(apps.wait_for_silence(200, hits, hits, wait.length * 1000))
     else:
-        calls.append(AppCall("sleep", str(wait.length * 1000)))
+        calls.append(apps.sleep(wait.length * 1000))
     return calls
 
 

@@ -19,10 +19,26 @@ class HttpMethod(str, enum.Enum):
 
 @dataclass(frozen=True)
 class Webhook:
-    """An application URL and the method to reach it with."""
+    """An application URL and how to reach it: method, and where a cloud offers them,
+    basic-auth credentials, a fallback URL (tried when this one fails) with its own
+    credentials, and a timeout of its own (seconds; None: the configured one)."""
 
     url: str
     method: HttpMethod = HttpMethod.POST
+    username: str = ""
+    password: str = ""
+    fallback_url: str = ""
+    fallback_method: HttpMethod = HttpMethod.POST
+    fallback_username: str = ""
+    fallback_password: str = ""
+    timeout: float | None = None
+
+    @property
+    def fallback(self) -> Webhook | None:
+        if not self.fallback_url:
+            return None
+        return Webhook(self.fallback_url, self.fallback_method, self.fallback_username,
+                       self.fallback_password, timeout=self.timeout)
 
 
 class SoundKind(str, enum.Enum):
@@ -95,9 +111,69 @@ class Redirect:
     method: HttpMethod = HttpMethod.POST
 
 
+class EventKind(str, enum.Enum):
+    """The neutral event vocabulary (DESIGN §8): what the engine reports. Each dialect
+    maps these to its cloud's names, or drops what its cloud does not send."""
+
+    ROOM_CREATED = "room.created"
+    ROOM_STARTED = "room.started"  # the conference really begins: a starter is in
+    ROOM_ENDED = "room.ended"
+    MEMBER_JOINED = "member.joined"
+    MEMBER_LEFT = "member.left"
+    MEMBER_MUTED = "member.muted"
+    MEMBER_UNMUTED = "member.unmuted"
+    MEMBER_HELD = "member.held"
+    MEMBER_UNHELD = "member.unheld"
+    MEMBER_COACHING = "member.coaching"  # coaching on or off (EngineEvent.coaching)
+    SPEAKING_STARTED = "member.speaking.started"
+    SPEAKING_STOPPED = "member.speaking.stopped"
+    FLOOR_CHANGED = "member.floor"  # this member got the floor
+    DIGITS_MATCHED = "member.digits"
+    ANNOUNCEMENT_DONE = "room.announcement.done"
+    RECORDING_STARTED = "recording.started"
+    RECORDING_PAUSED = "recording.paused"
+    RECORDING_RESUMED = "recording.resumed"
+    RECORDING_COMPLETED = "recording.completed"
+    RECORDING_FAILED = "recording.failed"
+    TRANSCRIPTION_DONE = "transcription.done"
+    CALL_INITIATED = "call.initiated"
+    CALL_RINGING = "call.ringing"
+    CALL_ANSWERED = "call.answered"
+    CALL_ENDED = "call.ended"
+
+
+MEMBER_STATE_EVENTS = frozenset({
+    EventKind.MEMBER_MUTED, EventKind.MEMBER_UNMUTED, EventKind.MEMBER_HELD,
+    EventKind.MEMBER_UNHELD, EventKind.SPEAKING_STARTED, EventKind.SPEAKING_STOPPED,
+    EventKind.MEMBER_COACHING,
+})
+RECORDING_EVENTS = frozenset({
+    EventKind.RECORDING_STARTED, EventKind.RECORDING_PAUSED, EventKind.RECORDING_RESUMED,
+    EventKind.RECORDING_COMPLETED, EventKind.RECORDING_FAILED,
+})
+
+
+@dataclass(frozen=True)
+class RoomHooks:
+    """Room-level webhooks: they belong to the room's creator (first member wins, as every
+    cloud documents) and receive the events in ``events`` for every member; ``tag``
+    travels with each of them (Bandwidth's tag, Telnyx's client_state)."""
+
+    hook: Webhook
+    events: frozenset[EventKind] = frozenset()
+    tag: str = ""
+
+
 @dataclass(frozen=True)
 class ConferenceJoin:
-    """Join a room; everything a Plivo <Conference> can ask for, in neutral terms."""
+    """Join a room; every seed attribute of the four clouds, in neutral terms.
+
+    Member-level: ``callback`` receives this member's joined/left/digits events, its
+    floor events when ``floor_event``, and any of ``callback_events``; recordings this
+    member starts report to ``recording_callback`` (or ``callback``), limited to
+    ``recording_events`` when that is not empty. Room-level: ``room_hooks`` and
+    ``record`` belong to the creator; later members' are ignored.
+    """
 
     room: str
     muted: bool = False
@@ -120,9 +196,35 @@ class ConferenceJoin:
     digits_match: tuple[str, ...] = ()
     floor_event: bool = False
     relay_dtmf: bool = False
+    callback_events: frozenset[EventKind] = frozenset()
+    recording_callback: Webhook | None = None
+    recording_events: frozenset[EventKind] = frozenset()
+    record_min_members: int = 1  # cXML record-from-start: begins once two are in
+    room_hooks: RoomHooks | None = None
+    hold: bool = False  # join on hold (hears nothing, is not heard)
+    hold_sound: str = ""  # played to the member while held
+    coach: tuple[str, ...] = ()  # call ids: only these members hear this one
 
 
-Verb = Speak | Play | Wait | Hangup | Redirect | ConferenceJoin
+@dataclass(frozen=True)
+class Gather:
+    """Collect DTMF digits, playing ``prompts`` (Play/Speak/Wait) meanwhile, then request
+    ``action`` with the digits (Plivo GetDigits/GetInput, cXML Gather, BXML Gather)."""
+
+    action: Webhook | None = None
+    prompts: tuple[Speak | Play | Wait, ...] = ()
+    timeout: float = 5.0  # seconds for the first digit
+    digit_timeout: float = 2.0  # seconds between digits
+    finish_on_key: str = "#"  # "" = none
+    num_digits: int = 99  # stop after this many digits
+    valid_digits: str = "1234567890*#"
+    retries: int = 1  # how many times the prompts play when nothing is pressed
+    redirect: bool = True  # the action's document replaces the rest of this one
+    # Nothing pressed: go on with the next verb (Plivo, cXML) instead of requesting action.
+    skip_action_when_empty: bool = True
+
+
+Verb = Speak | Play | Wait | Hangup | Redirect | ConferenceJoin | Gather
 MEDIA_VERBS = (Play, Speak, Wait)
 
 

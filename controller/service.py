@@ -18,6 +18,7 @@ from controller.config import Settings
 from controller.esl import InboundClient, OutboundServer
 from controller.esl.protocol import no_delay
 from controller.media_cache import MediaCache
+from controller.notify import Notifier
 from controller.outbox import open_outbox
 from controller.transcription import TranscriptionError, load_transcriber
 from controller.webhooks import Webhooks
@@ -52,14 +53,15 @@ class ControllerService:
             _absolute(settings.media_local_directory), settings.media.max_bytes,
             settings.media.cache_seconds,
         )
+        self.notifier = Notifier(self.webhooks)
         self.rooms = RoomManager(
-            self.esl, self.webhooks, room_prefix=fs.room_prefix,
+            self.esl, self.notifier, room_prefix=fs.room_prefix,
             recordings_fs_dir=_absolute(settings.recordings.directory),
             recordings_local_dir=_absolute(settings.recordings_local_directory),
             public_base_url=settings.http.public_base_url,
             transcriber=load_transcriber(settings.transcription.engine),
         )
-        self.engine = Engine(settings, self.webhooks, self.media, self.rooms)
+        self.engine = Engine(settings, self.webhooks, self.media, self.rooms, self.notifier)
         self.outbound = OutboundServer(
             settings.outbound.listen_host, settings.outbound.listen_port,
             self.engine.handle_call, command_timeout=fs.command_timeout,

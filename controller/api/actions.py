@@ -13,17 +13,23 @@ import logging
 import time
 from typing import Any
 
-from controller.api import commands, fs_replies, inputs, listing
+from controller.api import inputs, listing
 from controller.api.errors import ApiError, invalid
-from controller.conference.plan import fs_room_name
 from controller.conference.rooms import RoomError
 from controller.esl import EslError, EslNotConnected, EslTimeout
+from controller.freeswitch import channel
+from controller.freeswitch import conference as fsconf
+from controller.freeswitch import replies as fs_replies
+from controller.freeswitch.args import UnsafeArgument, tts_file, tts_text
+from controller.freeswitch.names import fs_room_name
 from controller.media_cache import MediaError
 
 log = logging.getLogger(__name__)
 
+# Member actions that are one mod_conference subcommand taking the member selector.
+FLAG_ACTIONS = ("mute", "unmute", "deaf", "undeaf", "hold", "unhold", "kick")
 # Member actions FreeSWITCH applies to `all` itself, answering one line per member.
-_NATIVE_ALL = (*commands.FLAG_ACTIONS, "dtmf")
+_NATIVE_ALL = (*FLAG_ACTIONS, "dtmf")
 
 
 class ConferenceActions:
@@ -56,14 +62,14 @@ class ConferenceActions:
 
     def _listing(self, reply: str) -> list[dict[str, Any]]:
         try:
-            return listing.parse_listing(reply)
-        except listing.ListingError as exc:
+            return fs_replies.parse_listing(reply)
+        except fs_replies.ListingError as exc:
             raise ApiError("freeswitch_error", str(exc)) from None
 
     def conference(self, name: str) -> dict[str, Any]:
         """The room's json_list entry (404 if FreeSWITCH does not know it)."""
         fs_room = self.fs_room(name)
-        rooms = self._listing(self.room_api(name, f"conference {fs_room} json_list compact"))
+        rooms = self._listing(self.room_api(name, fsconf.json_list(fs_room)))
         for conference in rooms:
             if conference.get("conference_name") == fs_room:
                 return conference
@@ -74,26 +80,30 @@ class ConferenceActions:
         return self.service.rooms.recording_url(recording_id, fmt)
 
     def list_conferences(self) -> list[dict[str, Any]]:
-        prefix = self.settings.freeswitch.room_prefix
         now = time.time()
         views = []
-        for conference in self._listing(self.api("conference json_list compact")):
-            fs_name = str(conference.get("conference_name", ""))
-            if prefix and not fs_name.startswith(prefix):
-                continue  # another tenant's room
+        for room in self._listing(self.api(fsconf.json_list())):
+            fs_name = str(room.get("conference_name", ""))
             name = self.service.rooms.app_room_name(fs_name)
-            views.append(listing.conference_view(conference, name, now, self._url_for))
+            if name is None:
+                continue  # another tenant's room, or not one of ours
+            views.append(listing.conference_view(room, name, now, self._url_for,
+                                                 *self._seen(fs_name)))
         return sorted(views, key=lambda view: view["name"])
 
-    def _joins(self, name: str) -> dict[str, float]:
-        room = self.service.rooms.rooms.get(self.fs_room(name))
-        return {mid: member.joined_at for mid, member in room.members.items()} if room else {}
+    def _seen(self, fs_name: str) -> tuple[float | None, dict[str, float]]:
+        """When the controller saw the room created and each member join (None, {}: never)."""
+        room = self.service.rooms.rooms.get(fs_name)
+        if room is None:
+            return None, {}
+        return room.created_at, {mid: member.joined_at for mid, member in room.members.items()}
 
     def conference_detail(self, name: str) -> dict[str, Any]:
         conference = self.conference(name)
         now = time.time()
-        view = listing.conference_view(conference, name, now, self._url_for)
-        view["members"] = listing.members_view(conference, now, self._joins(name))
+        created_at, joins = self._seen(self.fs_room(name))
+        view = listing.conference_view(conference, name, now, self._url_for, created_at, joins)
+        view["members"] = listing.members_view(conference, now, joins)
         return view
 
     def member_detail(self, name: str, member_id: int) -> dict[str, Any]:
@@ -106,7 +116,7 @@ class ConferenceActions:
     def member_action(self, name: str, selected: inputs.Selector, action: str,
                       body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         fs_room = self.fs_room(name)
-        if action in commands.FLAG_ACTIONS:
+        if action in FLAG_ACTIONS:
             inputs.no_body(body)
             outcomes = self._per_member(name, fs_room, selected, action, "")
         elif action == "dtmf":
@@ -124,13 +134,12 @@ class ConferenceActions:
     def _per_member(self, name: str, fs_room: str, selected: inputs.Selector, verb: str,
                     argument: str) -> list[fs_replies.MemberOutcome]:
         if selected.everyone and verb in _NATIVE_ALL:
-            reply = self.room_api(name, commands.member_command(fs_room, verb, "all", argument))
+            reply = self.room_api(name, fsconf.member_command(fs_room, verb, "all", argument))
             return fs_replies.all_member_outcomes(reply)
         ids = selected.ids if not selected.everyone else self._member_ids(name)
         return [
             fs_replies.member_outcome(
-                mid, self.room_api(name, commands.member_command(fs_room, verb, str(mid),
-                                                                 argument)))
+                mid, self.room_api(name, fsconf.member_command(fs_room, verb, mid, argument)))
             for mid in ids
         ]
 
@@ -147,7 +156,8 @@ class ConferenceActions:
                 outcomes.append(fs_replies.MemberOutcome(
                     mid, fs_replies.NOT_FOUND, f"no member {mid} in the room"))
                 continue
-            outcomes.append(fs_replies.member_outcome(mid, self.api(f"uuid_kill {members[mid]}")))
+            reply = self.api(channel.uuid_kill(members[mid]))
+            outcomes.append(fs_replies.member_outcome(mid, reply))
         return outcomes
 
     def _play_members(self, name: str, fs_room: str, selected: inputs.Selector,
@@ -161,8 +171,8 @@ class ConferenceActions:
 
     def _play(self, fs_room: str, sound: str, member_id: int | None = None) -> str:
         try:
-            return commands.play_command(fs_room, sound, member_id)
-        except commands.UnsafeArgument as exc:
+            return fsconf.play(fs_room, sound, member_id)
+        except UnsafeArgument as exc:
             # Only a configured directory can hold a quote; the client cannot fix that.
             raise ApiError("freeswitch_error", f"{exc}: check media.directory") from None
 
@@ -170,12 +180,12 @@ class ConferenceActions:
         """The FreeSWITCH file string for a play or speak body."""
         if action == "speak":
             speak = inputs.speak_request(body)
-            if not commands.tts_text(speak.text):
+            if not tts_text(speak.text):
                 raise invalid("body.text", "nothing is left to speak once quotes, backslashes, "
                               "braces and ${ are removed")
             media = self.settings.media
             voice = media.tts_voice_man if speak.voice == "MAN" else media.tts_voice_woman
-            return commands.tts_file(media.tts_engine, voice, speak.text)
+            return tts_file(media.tts_engine, voice, speak.text)
         source = inputs.play_source(body)
         if source.tone is not None:
             return source.tone
@@ -258,7 +268,7 @@ class ConferenceActions:
                      ) -> tuple[int, dict[str, Any]]:
         inputs.no_body(body)
         self._recordings(name)
-        reply = self.room_api(name, commands.room_command(fs_room, "norecord", "all"))
+        reply = self.room_api(name, fsconf.norecord_all(fs_room))
         stopped = [listing.recording_view(path, False, self._url_for)
                    for path in fs_replies.stopped_recordings(reply)]
         if not stopped:
@@ -272,11 +282,10 @@ class ConferenceActions:
         views = []
         for path in self._recordings(name):
             try:
-                argument = commands.quoted(path)
-            except commands.UnsafeArgument as exc:
+                command = fsconf.recording(fs_room, verb, path)
+            except UnsafeArgument as exc:
                 raise ApiError("freeswitch_error", f"{exc}: check recordings.directory") from None
-            reply = self.room_api(name, commands.room_command(fs_room, "recording", verb,
-                                                              argument))
+            reply = self.room_api(name, command)
             if not fs_replies.ok(reply) or "-ERR" in reply:
                 raise ApiError("freeswitch_error",
                                f"FreeSWITCH did not {verb} the recording: {reply.strip()[:200]}")
@@ -295,7 +304,7 @@ class ConferenceActions:
     def _stop_playback(self, name: str, fs_room: str, action: str, body: dict[str, Any]
                        ) -> tuple[int, dict[str, Any]]:
         inputs.no_body(body)
-        reply = self.room_api(name, commands.room_command(fs_room, "stop", "all"))
+        reply = self.room_api(name, fsconf.stop(fs_room))
         stopped = fs_replies.stopped_files(reply)
         if stopped is None:
             raise ApiError("freeswitch_error",
@@ -305,7 +314,8 @@ class ConferenceActions:
     def _lock(self, name: str, fs_room: str, action: str, body: dict[str, Any]
               ) -> tuple[int, dict[str, Any]]:
         inputs.no_body(body)
-        reply = self.room_api(name, commands.room_command(fs_room, action))
+        command = fsconf.lock(fs_room) if action == "lock" else fsconf.unlock(fs_room)
+        reply = self.room_api(name, command)
         if not fs_replies.ok(reply):
             raise ApiError("freeswitch_error",
                            f"FreeSWITCH did not {action}: {reply.strip()[:200]}")
@@ -316,7 +326,7 @@ class ConferenceActions:
         # kick (not hup): every member's call goes on with its own XML, as Bandwidth's
         # status=completed; the room is destroyed when the last one has left.
         inputs.no_body(body)
-        reply = self.room_api(name, commands.member_command(fs_room, "kick", "all"))
+        reply = self.room_api(name, fsconf.kick(fs_room, "all"))
         members = [{"member_id": o.member_id, "status": o.status}
                    for o in fs_replies.all_member_outcomes(reply)]
         return 200, {"ended": True, "members": members}

@@ -7,7 +7,6 @@ API never shows FreeSWITCH's file paths, only recording ids and URLs.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Callable
@@ -16,25 +15,6 @@ from typing import Any
 
 _SERVED_RECORDING = re.compile(r"[0-9a-f-]{36}\Z")  # what controller/http.py serves
 _SERVED_FORMATS = ("mp3", "wav")
-
-
-class ListingError(ValueError):
-    """FreeSWITCH answered the listing with something that is not a listing."""
-
-
-def parse_listing(text: str) -> list[dict[str, Any]]:
-    """The conferences in a json_list reply. No conferences: ``[]`` (02c), or the empty
-    output that ESL turns into ``-ERR no reply``."""
-    stripped = text.strip()
-    if stripped.startswith("-ERR no reply") or stripped.startswith("+OK No active"):
-        return []
-    try:
-        value = json.loads(stripped)
-    except ValueError:
-        raise ListingError(f"conference json_list is not JSON: {stripped[:200]!r}") from None
-    if not isinstance(value, list) or not all(isinstance(c, dict) for c in value):
-        raise ListingError("conference json_list is not a list of conferences")
-    return value
 
 
 def iso_time(epoch: float) -> str:
@@ -86,8 +66,22 @@ def recordings_view(conference: dict[str, Any],
     ]
 
 
+def started_at(conference: dict[str, Any], now: float, created_at: float | None,
+               joins: dict[str, float]) -> float:
+    """When the room started: when the controller saw it created, if it did (a fixed
+    value, so the listing does not move between requests); else from json_list's whole
+    seconds of ``run_time``. Never later than a member's join: a room exists before its
+    first member is in it."""
+    if created_at is None:
+        created_at = now - max(0, _int(conference.get("run_time")))
+    return min([created_at, *joins.values()])
+
+
 def conference_view(conference: dict[str, Any], name: str, now: float,
-                    url_for: Callable[[str, str], str]) -> dict[str, Any]:
+                    url_for: Callable[[str, str], str], created_at: float | None = None,
+                    joins: dict[str, float] | None = None) -> dict[str, Any]:
+    """``created_at``/``joins``: what the controller saw of the room (None/{}: nothing,
+    e.g. a room another controller made)."""
     run_time = max(0, _int(conference.get("run_time")))
     recordings = recordings_view(conference, url_for)
     return {
@@ -95,7 +89,7 @@ def conference_view(conference: dict[str, Any], name: str, now: float,
         "conference_uuid": str(conference.get("conference_uuid", "")),
         "member_count": _int(conference.get("member_count")),
         "running_time": run_time,
-        "started_at": iso_time(now - run_time),
+        "started_at": iso_time(started_at(conference, now, created_at, joins or {})),
         "locked": bool(conference.get("locked")),
         "recording": bool(recordings) or bool(conference.get("recording")),
         "recordings": recordings,

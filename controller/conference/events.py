@@ -1,13 +1,16 @@
 """Dialect-neutral facts the engine reports to applications.
 
-A dialect's formatter (``controller.xml.plivo_params`` for Plivo) turns these
-into webhook parameters; the engine never builds parameter names itself.
+The engine builds an ``EngineEvent`` (kind from ``controller.model.EventKind``)
+and routes it to the hooks that asked for it; the call's or room's dialect
+turns it into that cloud's webhook. The engine never builds parameter names.
 """
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+
+from controller.model import EventKind
 
 
 @dataclass(frozen=True)
@@ -17,6 +20,8 @@ class CallFacts:
     caller_name: str
     destination: str
     direction: str = "inbound"
+    dialect: str = ""  # the face the call's application speaks
+    call_id: str = ""  # the dialect's own id for the call (CallSid, call_control_id...)
 
 
 class CallStatus(str, enum.Enum):
@@ -43,23 +48,6 @@ class RecordingFacts:
     error: str = ""
 
 
-class MemberAction(str, enum.Enum):
-    ENTER = "enter"
-    EXIT = "exit"
-    DIGITS = "digits"
-    FLOOR = "floor"
-    RECORD = "record"
-
-
-@dataclass(frozen=True)
-class MemberEvent:
-    action: MemberAction
-    member: MemberFacts
-    digits: str = ""
-    recording: RecordingFacts | None = None
-    timestamp_us: int = 0  # FreeSWITCH's Event-Date-Timestamp of what caused it
-
-
 @dataclass(frozen=True)
 class TranscriptionFacts:
     member: MemberFacts
@@ -67,3 +55,24 @@ class TranscriptionFacts:
     kind: str
     text: str = ""
     error: str = ""
+
+
+@dataclass(frozen=True)
+class EngineEvent:
+    """One thing that happened, with what every face needs to report it."""
+
+    kind: EventKind
+    room: str = ""  # the application's room name
+    conference_uuid: str = ""
+    member: MemberFacts | None = None
+    call: CallFacts | None = None
+    call_status: CallStatus = CallStatus.IN_PROGRESS
+    sequence: int = 0  # per room, increasing (0: not about a room)
+    timestamp_us: int = 0  # FreeSWITCH's Event-Date-Timestamp of what caused it
+    digits: str = ""
+    recording: RecordingFacts | None = None
+    transcription: TranscriptionFacts | None = None
+    reason: str = ""  # why a member left, a room ended, a call ended
+    coaching: bool = False  # MEMBER_COACHING: on or off
+    tag: str = ""  # the room's tag (RoomHooks.tag)
+    recovered: bool = False  # reported after a controller restart, from what was left

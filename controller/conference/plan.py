@@ -32,6 +32,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from controller.freeswitch import apps, conference
+from controller.freeswitch.names import fs_room_name
 from controller.model import ConferenceJoin, RecordFormat
 
 DIGIT_REALM = "cc_conference"
@@ -48,6 +50,11 @@ class DigitBinding:
     kind: str  # BINDING_DIGITS or BINDING_HANGUP_ON_STAR
     arg: str  # the whole bind_digit_action argument
 
+    @property
+    def app(self) -> apps.AppCall:
+        realm, pattern, action = self.arg.split(",", 2)
+        return apps.bind_digit_action(realm, pattern, action)
+
 
 @dataclass(frozen=True)
 class JoinPlan:
@@ -60,13 +67,9 @@ class JoinPlan:
     variables: tuple[tuple[str, str], ...]  # channel variables set before joining, in order
     digit_realm: str
     digit_bindings: tuple[DigitBinding, ...]
-    creator_commands: tuple[str, ...]  # `conference <fs_room> ...` if this member made the room
+    creator_commands: tuple[str, ...]  # API commands to run if this member made the room
     record: RecordFormat | None  # start recording the room (once) with this format
     time_limit: int  # seconds; 0 = none (applied once, by the room's creator)
-
-
-def fs_room_name(room: str, prefix: str) -> str:
-    return f"{prefix}{room}"
 
 
 def _digit_event_arg(call_uuid: str, fs_room: str, kind: str, pattern: str) -> str:
@@ -81,7 +84,7 @@ def _digit_event_arg(call_uuid: str, fs_room: str, kind: str, pattern: str) -> s
         f"Binding={kind}",
         f"Digits={pattern}",
     ]
-    return f"{DIGIT_REALM},{pattern},exec:event,'{','.join(fields)}'"
+    return apps.bind_digit_action(DIGIT_REALM, pattern, f"exec:event,'{','.join(fields)}'").arg
 
 
 def plan_join(
@@ -121,7 +124,7 @@ def plan_join(
     if join.max_members >= FS_MIN_MAX_MEMBERS:
         variables.append(("conference_max_members", str(join.max_members)))
     else:
-        creator_commands.append(f"set max_members {join.max_members}")
+        creator_commands.append(conference.set_max_members(fs_room, join.max_members))
     if enter_sound:
         variables.append(("conference_enter_sound", enter_sound))
     if exit_sound:
@@ -143,10 +146,7 @@ def plan_join(
             pattern, BINDING_DIGITS, _digit_event_arg(call_uuid, fs_room, BINDING_DIGITS, pattern)
         ))
 
-    flags = list(member_flags) + list(conference_flags)
-    app_arg = f"{fs_room}@{profile}"
-    if flags:
-        app_arg += "+flags{" + "|".join(flags) + "}"
+    app_arg = apps.conference_app_arg(fs_room, profile, (*member_flags, *conference_flags))
 
     return JoinPlan(
         room=join.room,

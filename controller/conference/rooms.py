@@ -6,8 +6,18 @@ controller picks up live rooms. What a room must remember across a
 controller restart is stored *in FreeSWITCH*, as conference variables
 (``conference <room> setvar``), which FreeSWITCH lists in ``json_list`` and
 adds to every later event of the room (capture 02a): the record callback of
-each recording, its transcription request. The time limit is a
-FreeSWITCH ``sched_api`` task, so it fires whether or not we are running.
+each recording, its transcription request, and the room's hooks (``cc_room``,
+set by the creator's controller, so every later event of the room says where
+its webhooks go). The time limit is a FreeSWITCH ``sched_api`` task, so it
+fires whether or not we are running.
+
+Room-level events (created, started, ended, member joined/left, muted, held,
+speaking...) go to the creator's ``RoomHooks`` in the creator's dialect;
+recording events go to the callback of whoever started the recording. Member
+level callbacks are the call session's (``controller.conference.member``).
+Coaching (only the coached members hear the coach) is kept here: ``relate``
+fires no event and FreeSWITCH lists no relations (capture 07b), so the engine
+owns that state and reapplies it as members join.
 """
 
 from __future__ import annotations
@@ -17,7 +27,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import gevent
@@ -25,26 +35,54 @@ import gevent.lock
 
 from controller.conference.events import (
     CallStatus,
-    MemberAction,
-    MemberEvent,
+    EngineEvent,
     MemberFacts,
     RecordingFacts,
     TranscriptionFacts,
 )
 from controller.conference.plan import JoinPlan
 from controller.esl import EslError, Event, InboundClient
+from controller.freeswitch import conference as fsconf
+from controller.freeswitch import replies, scheduler
+from controller.freeswitch.conference import Relation
+from controller.freeswitch.names import app_room_name
 from controller.logs import log_context
-from controller.model import HttpMethod, RecordFormat, TranscriptionType, Webhook
+from controller.model import (
+    ConferenceJoin,
+    EventKind,
+    HttpMethod,
+    RecordFormat,
+    RoomHooks,
+    TranscriptionType,
+    Webhook,
+)
+from controller.notify import Notifier
 from controller.transcription import NO_ENGINE, Transcriber
-from controller.webhooks import Webhooks
-from controller.xml import plivo_params
 
 log = logging.getLogger(__name__)
 
 ApiCall = Callable[[str], str]
 TIME_LIMIT_GROUP = "cc_tl_"
-RECORD_VAR = "cc_rec_"  # cc_rec_<recording id hex> = <method>|<member id>|<call uuid>|<url>
-TRANSCRIBE_VAR = "cc_tx_"  # cc_tx_<recording id hex> = <type>|<method>|<url>
+# cc_rec_<recording id hex> = <dialect>|<events>|<method>|<member id>|<call uuid>|<url>
+# (<events>: the recording events the callback asked for, comma separated; empty: all)
+RECORD_VAR = "cc_rec_"
+TRANSCRIBE_VAR = "cc_tx_"  # cc_tx_<recording id hex> = <type>|<method>|<url>[|<dialect>]
+ROOM_VAR = "cc_room"  # the creator's room hooks and dialect, JSON (room_state_value)
+DEFAULT_DIALECT = "plivo"  # what variables written before dialects existed meant
+# FreeSWITCH's member event Actions -> the neutral member-state events (capture 02a, 07a).
+MEMBER_STATE_ACTIONS = {
+    "mute-member": EventKind.MEMBER_MUTED,
+    "unmute-member": EventKind.MEMBER_UNMUTED,
+    "hold-member": EventKind.MEMBER_HELD,
+    "unhold-member": EventKind.MEMBER_UNHELD,
+    "start-talking": EventKind.SPEAKING_STARTED,
+    "stop-talking": EventKind.SPEAKING_STOPPED,
+}
+# Whole-second scheduler (switch_scheduler.c runs a task once switch_epoch_time_now, in
+# whole seconds, reaches its runtime, computed from the same truncated clock): `+N` fires
+# between N-1 and N seconds after the call. The controller's own timer ends the room on
+# time; the FreeSWITCH task, one second later, is the backstop when we are not running.
+TIME_LIMIT_BACKSTOP = 1
 
 
 @dataclass
@@ -52,6 +90,66 @@ class Member:
     member_id: str
     call_uuid: str
     joined_at: float
+    call_id: str = ""  # the face's id for the call
+
+
+@dataclass(frozen=True)
+class RoomState:
+    """What the creator decided for the whole room: its dialect, hooks, and the callback
+    that recordings started later (REST) report to."""
+
+    dialect: str = DEFAULT_DIALECT
+    hooks: RoomHooks | None = None
+    record_callback: Webhook | None = None
+
+
+def _hook_json(hook: Webhook | None) -> dict | None:
+    if hook is None:
+        return None
+    data = {"u": hook.url, "m": hook.method.value}
+    for name in ("username", "password", "fallback_url", "fallback_username",
+                 "fallback_password"):
+        if getattr(hook, name):
+            data[name] = getattr(hook, name)
+    if hook.fallback_url:
+        data["fallback_method"] = hook.fallback_method.value
+    if hook.timeout is not None:
+        data["timeout"] = hook.timeout
+    return data
+
+
+def _hook_from(data: dict | None) -> Webhook | None:
+    if not data:
+        return None
+    extra = {k: v for k, v in data.items() if k not in ("u", "m")}
+    if "fallback_method" in extra:
+        extra["fallback_method"] = HttpMethod(extra["fallback_method"])
+    return Webhook(str(data["u"]), HttpMethod(data["m"]), **extra)
+
+
+def room_state_value(state: RoomState) -> str:
+    """``cc_room``: JSON with ``$`` escaped (FreeSWITCH expands ``${...}``)."""
+    hooks = state.hooks
+    data = {"v": 1, "d": state.dialect, "r": _hook_json(state.record_callback)}
+    if hooks is not None:
+        data["h"] = _hook_json(hooks.hook)
+        data["e"] = sorted(kind.value for kind in hooks.events)
+        data["t"] = hooks.tag
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=True).replace("$", "\\u0024")
+
+
+def parse_room_state(value: str) -> RoomState | None:
+    try:
+        data = json.loads(value)
+        hooks = None
+        if data.get("h"):
+            hooks = RoomHooks(_hook_from(data["h"]),
+                              frozenset(EventKind(e) for e in data.get("e", [])),
+                              str(data.get("t", "")))
+        return RoomState(str(data.get("d") or DEFAULT_DIALECT), hooks, _hook_from(data.get("r")))
+    except (ValueError, TypeError, KeyError, AttributeError):
+        log.warning("rooms: unreadable %s value %.200r", ROOM_VAR, value)
+        return None
 
 
 @dataclass
@@ -73,6 +171,17 @@ class Room:
     locked: bool = False
     stay_alone: bool = True  # once False, False for the life of the room
     time_limit: int = 0
+    state: RoomState | None = None  # None until the creator's join told us
+    sequence: int = 0  # last sequence number given to an event of this room
+    started: bool = False
+    # coach member id -> call uuids of the members who hear the coach
+    coaches: dict[str, frozenset[str]] = field(default_factory=dict)
+    # coach member id -> member ids told not to hear the coach (relate nospeak)
+    muted_for: dict[str, set[str]] = field(default_factory=dict)
+
+    def next_sequence(self) -> int:
+        self.sequence += 1
+        return self.sequence
 
     def recording_facts(self, url_for: Callable[[str, str], str]) -> RecordingFacts | None:
         for recording in self.recordings.values():
@@ -85,6 +194,12 @@ class RoomError(Exception):
     pass
 
 
+def _with_path(event: Event, path: str) -> Event:
+    """The room's event, as if it were about the recording at ``path`` (its conference
+    variables, which hold the recording's callback, come along)."""
+    return Event([("Path", path), *event.pairs])  # the first of a name wins
+
+
 def recording_id_from_path(path: str) -> str:
     return os.path.splitext(os.path.basename(path))[0]
 
@@ -93,24 +208,12 @@ def _hex(recording_id: str) -> str:
     return recording_id.replace("-", "")
 
 
-def _parse_json_list(text: str) -> list[dict]:
-    text = text.strip()
-    if not text.startswith("["):
-        return []  # "-ERR no reply" when there are no conferences on some versions
-    try:
-        value = json.loads(text)
-    except ValueError:
-        log.warning("rooms: conference json_list is not JSON: %.200s", text)
-        return []
-    return value if isinstance(value, list) else []
-
-
 class RoomManager:
-    def __init__(self, esl: InboundClient, webhooks: Webhooks, *, room_prefix: str,
+    def __init__(self, esl: InboundClient, notifier: Notifier, *, room_prefix: str,
                  recordings_fs_dir: str, recordings_local_dir: str, public_base_url: str,
                  transcriber: Transcriber | None = None):
         self.esl = esl
-        self.webhooks = webhooks
+        self.notifier = notifier
         self.room_prefix = room_prefix
         self.recordings_fs_dir = recordings_fs_dir
         self.recordings_local_dir = recordings_local_dir
@@ -118,10 +221,14 @@ class RoomManager:
         self.transcriber = transcriber
         self.rooms: dict[str, Room] = {}
         self._locks: dict[str, gevent.lock.Semaphore] = {}
+        # The creator's decisions, known before FreeSWITCH creates the room (the join is
+        # planned first): by call uuid, until that call's add-member arrives.
+        self._expected: dict[str, RoomState] = {}
         # Recordings FreeSWITCH could not open (start-recording with Error): it still
         # fires stop-recording after that (conference_record.c falls through to `end:`),
         # and the application must hear about the failure once, not twice.
         self._failed_recordings: dict[str, str] = {}
+        self._timers: dict[str, gevent.Greenlet] = {}  # conference uuid -> time limit
         self._consumer = None
         self._greenlet: gevent.Greenlet | None = None
         self.resyncs = 0
@@ -137,14 +244,15 @@ class RoomManager:
             self._greenlet.kill(block=False)
         if self._consumer is not None:
             self.esl.unsubscribe(self._consumer)
+        for timer in self._timers.values():
+            timer.kill(block=False)
 
     def lock(self, fs_room: str) -> gevent.lock.Semaphore:
         return self._locks.setdefault(fs_room, gevent.lock.Semaphore())
 
-    def app_room_name(self, fs_room: str) -> str:
-        if self.room_prefix and fs_room.startswith(self.room_prefix):
-            return fs_room[len(self.room_prefix):]
-        return fs_room
+    def app_room_name(self, fs_room: str) -> str | None:
+        """The application's name of a FreeSWITCH room; None if it is not one of ours."""
+        return app_room_name(fs_room, self.room_prefix)
 
     def recording_url(self, recording_id: str, fmt: str) -> str:
         return f"{self.public_base_url}/v1/recordings/{recording_id}.{fmt}"
@@ -152,22 +260,36 @@ class RoomManager:
     def _room(self, fs_room: str) -> Room:
         room = self.rooms.get(fs_room)
         if room is None:
-            room = self.rooms[fs_room] = Room(fs_room, self.app_room_name(fs_room))
+            room = self.rooms[fs_room] = Room(fs_room, self.app_room_name(fs_room) or fs_room)
         return room
+
+    def next_sequence(self, fs_room: str) -> int:
+        """The next sequence number of an event of this room (call sessions report member
+        events of their own; they draw from the same counter)."""
+        return self._room(fs_room).next_sequence()
 
     # ------------------------------------------------------------ resync
     def resync(self) -> None:
         """Rebuild every room from FreeSWITCH's own listing (after each connect)."""
-        listing = _parse_json_list(self.esl.api("conference json_list compact", timeout=10))
+        listing = replies.parse_listing(self.esl.api(fsconf.json_list(), timeout=10))
         rooms: dict[str, Room] = {}
         for conf in listing:
             fs_name = conf.get("conference_name", "")
-            if self.room_prefix and not fs_name.startswith(self.room_prefix):
+            name = self.app_room_name(fs_name)
+            if name is None:
                 continue
-            room = Room(fs_name, self.app_room_name(fs_name), uuid=conf.get("conference_uuid", ""),
+            old = self.rooms.get(fs_name)
+            variables = conf.get("variables") or {}
+            state = parse_room_state(variables[ROOM_VAR]) if ROOM_VAR in variables else None
+            room = Room(fs_name, name, uuid=conf.get("conference_uuid", ""),
                         created_at=time.time() - float(conf.get("run_time", 0) or 0),
                         locked=bool(conf.get("locked")),
-                        stay_alone=not bool(conf.get("enforce_min")))
+                        stay_alone=not bool(conf.get("enforce_min")),
+                        state=state or (old.state if old else None),
+                        sequence=old.sequence if old else 0,
+                        started=True,
+                        coaches=old.coaches if old else {},
+                        muted_for=old.muted_for if old else {})
             for member in conf.get("members", []):
                 if member.get("type") == "caller":
                     mid = str(member.get("id"))
@@ -191,15 +313,14 @@ class RoomManager:
         new room of the same name."""
         live = {conf.get("conference_uuid") for conf in listing}
         try:
-            reply = self.esl.api("show tasks as json", timeout=10)
-            rows = json.loads(reply).get("rows", []) if reply.strip().startswith("{") else []
-        except (EslError, ValueError) as exc:
+            groups = replies.scheduled_task_groups(self.esl.api(scheduler.show_tasks(),
+                                                                timeout=10))
+        except EslError as exc:
             log.info("rooms: cannot list scheduled tasks (%s); stale time limits not checked", exc)
             return
-        for row in rows:
-            group = row.get("task_group", "")
+        for group in groups:
             if group.startswith(TIME_LIMIT_GROUP) and group[len(TIME_LIMIT_GROUP):] not in live:
-                self.esl.api(f"sched_del {group}")
+                self.esl.api(scheduler.sched_del(group))
                 log.info("rooms: removed the time limit of ended conference %s", group)
 
     # ------------------------------------------------------------ events
@@ -215,20 +336,24 @@ class RoomManager:
 
     def handle_event(self, event: Event) -> None:
         fs_room = event.get("Conference-Name", "")
-        if not fs_room or (self.room_prefix and not fs_room.startswith(self.room_prefix)):
+        if not fs_room or self.app_room_name(fs_room) is None:
             return
         action = event.action
         if action == "conference-create":
             self._room(fs_room).uuid = event.get("Conference-Unique-ID", "")
         elif action == "add-member":
-            room = self._room(fs_room)
-            room.uuid = room.uuid or event.get("Conference-Unique-ID", "")
-            mid = event.get("Member-ID", "")
-            room.members[mid] = Member(mid, event.get("Unique-ID", ""), time.time())
+            self._member_added(fs_room, event)
         elif action == "del-member":
             room = self.rooms.get(fs_room)
             if room is not None:
-                room.members.pop(event.get("Member-ID", ""), None)
+                member = room.members.pop(event.get("Member-ID", ""), None)
+                self._room_event(room, EventKind.MEMBER_LEFT, event, member=member)
+                self._coach_left(room, event.get("Member-ID", ""))
+        elif action in MEMBER_STATE_ACTIONS:
+            room = self.rooms.get(fs_room)
+            if room is not None:
+                member = room.members.get(event.get("Member-ID", ""))
+                self._room_event(room, MEMBER_STATE_ACTIONS[action], event, member=member)
         elif action == "start-recording":
             path = event.get("Path", "")
             error = event.get("Error")
@@ -256,19 +381,83 @@ class RoomManager:
         elif action == "conference-destroy":
             room = self.rooms.pop(fs_room, None)
             self._locks.pop(fs_room, None)
+            if room is not None:
+                for path in list(room.recordings):
+                    # No stop-recording came: a `record` that raced the room's end got
+                    # "+OK Record file" but its thread never attached ("Read Lock Fail",
+                    # conference_record.c:173-176) and fires neither start nor stop. The
+                    # application must still hear that nothing was recorded.
+                    self._recording_stopped(fs_room, _with_path(event, path), error=(
+                        "the room ended before FreeSWITCH started this recording"))
+                self._room_event(room, EventKind.ROOM_ENDED, event,
+                                 reason=event.get("cc_end_reason", "") or "last member left")
             conference_uuid = event.get("Conference-Unique-ID", "") or (room.uuid if room else "")
             if conference_uuid:
+                timer = self._timers.pop(conference_uuid, None)
+                if timer is not None:
+                    timer.kill(block=False)
                 gevent.spawn(self._cancel_time_limit, conference_uuid)
+
+    def _member_added(self, fs_room: str, event: Event) -> None:
+        room = self._room(fs_room)
+        room.uuid = room.uuid or event.get("Conference-Unique-ID", "")
+        mid = event.get("Member-ID", "")
+        call_uuid = event.get("Unique-ID", "")
+        member = room.members.setdefault(mid, Member(mid, call_uuid, time.time()))
+        expected = self._expected.pop(call_uuid, None)
+        if room.state is None:
+            if expected is not None and event.get("Conference-Size") == "1":
+                room.state = expected  # the creator's join (first member wins)
+            elif event.get(ROOM_VAR):
+                room.state = parse_room_state(event.get(ROOM_VAR, ""))
+        if event.get("Conference-Size") == "1":
+            self._room_event(room, EventKind.ROOM_CREATED, event)
+        self._room_event(room, EventKind.MEMBER_JOINED, event, member=member)
+        if not room.started and event.get("Member-Type") == "moderator":
+            # A starter is in: the room really begins (wait-mod ends, mod_conference.c
+            # conference_member_add clears it when a moderator joins; capture 03b2).
+            room.started = True
+            self._room_event(room, EventKind.ROOM_STARTED, event)
+        self._apply_coaching_to_newcomer(room, member)
+
+    def _room_event(self, room: Room, kind: EventKind, event: Event | None = None, *,
+                    member: Member | None = None, reason: str = "",
+                    recording: RecordingFacts | None = None, coaching: bool = False) -> None:
+        """Report a room-level event to the room's hooks, if they asked for it."""
+        state = room.state
+        if state is None or state.hooks is None or kind not in state.hooks.events:
+            return
+        facts = None
+        if member is not None:
+            facts = MemberFacts(room.name, room.uuid, member.member_id, member.call_uuid)
+        engine_event = EngineEvent(
+            kind, room=room.name, conference_uuid=room.uuid, member=facts,
+            sequence=room.next_sequence(), tag=state.hooks.tag, reason=reason,
+            timestamp_us=event.timestamp_us if event is not None else int(time.time() * 1e6),
+            recording=recording, coaching=coaching,
+        )
+        self.notifier.emit(engine_event, state.hooks.hook, state.dialect,
+                           lane=f"room:{room.fs_name}")
 
     def _cancel_time_limit(self, conference_uuid: str) -> None:
         try:
-            self.esl.api(f"sched_del {TIME_LIMIT_GROUP}{conference_uuid}")
+            self.esl.api(scheduler.sched_del(f"{TIME_LIMIT_GROUP}{conference_uuid}"))
         except EslError as exc:
             log.warning("rooms: cannot cancel time limit of %s: %s", conference_uuid, exc)
 
     # ------------------------------------------------------------ joins
+    def expect_join(self, call_uuid: str, join: ConferenceJoin, dialect: str) -> RoomState:
+        """Called before the call runs the conference app: what this call decides for the
+        room should it be the one that creates it."""
+        state = RoomState(dialect, join.room_hooks, join.recording_callback or join.callback)
+        self._expected[call_uuid] = state
+        return state
+
+    def forget_join(self, call_uuid: str) -> None:
+        self._expected.pop(call_uuid, None)
+
     def member_joined(self, plan: JoinPlan, member: MemberFacts, creator: bool, api: ApiCall,
-                      callback: Webhook | None, transcription: tuple[str, Webhook] | None) -> None:
+                      join: ConferenceJoin, dialect: str) -> None:
         """Room-level parts of a join; ``api`` runs a FreeSWITCH API command (the call's own
         socket, so this works even while the inbound connection is reconnecting)."""
         room = self._room(plan.fs_room)
@@ -279,36 +468,149 @@ class RoomManager:
             room.stay_alone = False
         with self.lock(plan.fs_room):
             if creator:
+                state = self._expected.pop(member.call_uuid, None) or \
+                    RoomState(dialect, join.room_hooks, join.recording_callback or join.callback)
+                room.state = room.state or state
+                # Every later event of the room carries it (capture 02a: setvar -> header).
+                api(fsconf.setvar(plan.fs_room, ROOM_VAR, room_state_value(room.state)))
                 for command in plan.creator_commands:
-                    api(f"conference {plan.fs_room} {command}")
+                    api(command)
                 if plan.time_limit:
                     self._schedule_time_limit(plan.fs_room, member.conference_uuid,
                                               plan.time_limit, api)
                     room.time_limit = plan.time_limit
-            if plan.record is not None and not room.recordings:
-                try:
-                    self.start_recording(plan.fs_room, plan.record, api=api, owner=member,
-                                         callback=callback, transcription=transcription)
-                except RoomError as exc:
-                    log.error("rooms: %s", exc)
-                    if callback is not None:
-                        self._send_record_callback(plan.fs_room, member, callback,
-                                                   RecordingFacts("", "", error=str(exc)))
+            else:
+                self._expected.pop(member.call_uuid, None)
+            if join.hold:
+                reply = api(fsconf.hold(plan.fs_room, int(member.member_id), join.hold_sound))
+                if not replies.ok(reply):
+                    log.error("rooms: FreeSWITCH did not hold member %s: %s", member.member_id,
+                              reply.strip())
+            if join.coach:
+                self._set_coach(room, member.member_id, frozenset(join.coach), api)
+            if plan.record is not None and not room.recordings and \
+                    len(room.members) >= join.record_min_members:
+                self._record_on_join(plan, member, api, join, dialect)
+
+    def _record_on_join(self, plan: JoinPlan, member: MemberFacts, api: ApiCall,
+                        join: ConferenceJoin, dialect: str) -> None:
+        callback = join.recording_callback or join.callback
+        transcription = None
+        if join.transcription_type is not None and join.transcription is not None:
+            transcription = (join.transcription_type.value, join.transcription)
+        try:
+            self.start_recording(plan.fs_room, plan.record, api=api, owner=member,
+                                 callback=callback, transcription=transcription,
+                                 dialect=dialect, events=join.recording_events)
+        except RoomError as exc:
+            log.error("rooms: %s", exc)
+            if callback is not None:
+                self._send_record_callback(
+                    plan.fs_room, member, callback, RecordingFacts("", "", error=str(exc)),
+                    dialect, kind=EventKind.RECORDING_FAILED)
 
     def _schedule_time_limit(self, fs_room: str, conference_uuid: str, seconds: int,
                              api: ApiCall) -> None:
-        reply = api(f"sched_api +{seconds} {TIME_LIMIT_GROUP}{conference_uuid} "
-                    f"conference {fs_room} kick all")
+        group = f"{TIME_LIMIT_GROUP}{conference_uuid}"
+        reply = api(scheduler.sched_api(seconds + TIME_LIMIT_BACKSTOP, group,
+                                        fsconf.kick(fs_room, "all")))
         if not reply.startswith("+OK"):
             log.error("rooms: FreeSWITCH refused the time limit of %s: %s", fs_room, reply.strip())
+        self._timers[conference_uuid] = gevent.spawn_later(
+            seconds, self._time_limit_reached, fs_room, conference_uuid)
+
+    def _time_limit_reached(self, fs_room: str, conference_uuid: str) -> None:
+        self._timers.pop(conference_uuid, None)
+        room = self.rooms.get(fs_room)
+        if room is None or room.uuid != conference_uuid:
+            return  # ended already; a new room of that name has its own limit
+        log.info("rooms: %s reached its time limit", fs_room)
+        try:
+            self.esl.api(fsconf.kick(fs_room, "all"))
+        except EslError as exc:
+            log.warning("rooms: time limit of %s: %s; FreeSWITCH's own task will end it",
+                        fs_room, exc)
+
+    # ------------------------------------------------------------ coaching
+    def _set_coach(self, room: Room, coach_id: str, heard_by: frozenset[str] | None,
+                   api: ApiCall) -> None:
+        """Only the members whose call is in ``heard_by`` hear the coach (None: coaching
+        ends, everyone hears it again). ``relate <coach> <other> nospeak``: the other no
+        longer hears the coach (capture 07b)."""
+        if coach_id in room.coaches:
+            cleared = room.muted_for.pop(coach_id, set())
+            if cleared:
+                api(fsconf.relate(room.fs_name, [int(coach_id)], sorted(map(int, cleared)),
+                                  Relation.CLEAR))
+            del room.coaches[coach_id]
+        if heard_by is None:
+            self._coach_event(room, coach_id, False)
+            return
+        room.coaches[coach_id] = heard_by
+        room.muted_for[coach_id] = set()
+        others = [m for m in room.members.values()
+                  if m.member_id != coach_id and m.call_uuid not in heard_by]
+        self._mute_for(room, coach_id, others, api)
+        self._coach_event(room, coach_id, True)
+
+    def _mute_for(self, room: Room, coach_id: str, others: Iterable[Member],
+                  api: ApiCall) -> None:
+        ids = sorted(int(m.member_id) for m in others)
+        if not ids:
+            return
+        reply = api(fsconf.relate(room.fs_name, [int(coach_id)], ids, Relation.NOSPEAK))
+        if "-ERR" in reply:
+            log.error("rooms: coaching relation in %s refused: %s", room.fs_name, reply.strip())
+        room.muted_for.setdefault(coach_id, set()).update(str(i) for i in ids)
+
+    def _apply_coaching_to_newcomer(self, room: Room, member: Member) -> None:
+        for coach_id, heard_by in room.coaches.items():
+            if member.member_id != coach_id and member.call_uuid not in heard_by:
+                try:
+                    self._mute_for(room, coach_id, [member], self.esl.api)
+                except EslError as exc:
+                    log.error("rooms: cannot keep %s from hearing coach %s: %s",
+                              member.member_id, coach_id, exc)
+
+    def _coach_left(self, room: Room, member_id: str) -> None:
+        room.coaches.pop(member_id, None)
+        room.muted_for.pop(member_id, None)
+        for muted in room.muted_for.values():
+            muted.discard(member_id)
+
+    def _coach_event(self, room: Room, coach_id: str, on: bool) -> None:
+        self._room_event(room, EventKind.MEMBER_COACHING, member=room.members.get(coach_id),
+                         coaching=on)
+
+    def set_coach(self, fs_room: str, coach_id: str, heard_by: Iterable[str] | None,
+                  api: ApiCall | None = None) -> None:
+        """Make member ``coach_id`` a coach heard only by the calls ``heard_by`` (call uuids),
+        or stop its coaching (None). RoomError if there is no such member."""
+        room = self.rooms.get(fs_room)
+        if room is None or coach_id not in room.members:
+            raise RoomError(f"no member {coach_id} in {fs_room}")
+        with self.lock(fs_room):
+            self._set_coach(room, coach_id, None if heard_by is None else frozenset(heard_by),
+                            api or self.esl.api)
+
+    def coaching(self, fs_room: str) -> dict[str, frozenset[str]]:
+        room = self.rooms.get(fs_room)
+        return dict(room.coaches) if room else {}
 
     # ------------------------------------------------------------ recordings
     def start_recording(self, fs_room: str, fmt: RecordFormat, *, api: ApiCall | None = None,
                         owner: MemberFacts | None = None, callback: Webhook | None = None,
-                        transcription: tuple[str, Webhook] | None = None) -> RecordingFacts:
+                        transcription: tuple[str, Webhook] | None = None,
+                        dialect: str | None = None,
+                        events: frozenset[EventKind] = frozenset()) -> RecordingFacts:
         """``conference <room> record <path>``; the callback/transcription requests travel
-        with the room as conference variables."""
+        with the room as conference variables. Without a callback, the room's own record
+        callback (its creator's) is used, so a recording started over REST reports too."""
         api = api or self.esl.api
+        room = self._room(fs_room)
+        if callback is None and room.state is not None:
+            callback = room.state.record_callback
+        dialect = dialect or (room.state.dialect if room.state else DEFAULT_DIALECT)
         recording_id = str(uuid.uuid4())
         fs_path = f"{self.recordings_fs_dir.rstrip('/')}/{recording_id}.{fmt.value}"
         try:
@@ -318,16 +620,18 @@ class RoomManager:
         if callback is not None:
             member_id = owner.member_id if owner else ""
             call_uuid = owner.call_uuid if owner else ""
-            api(f"conference {fs_room} setvar {RECORD_VAR}{_hex(recording_id)} "
-                f"{callback.method.value}|{member_id}|{call_uuid}|{callback.url}")
+            wanted = ",".join(sorted(kind.value for kind in events))
+            api(fsconf.setvar(fs_room, f"{RECORD_VAR}{_hex(recording_id)}",
+                              f"{dialect}|{wanted}|{callback.method.value}|{member_id}|"
+                              f"{call_uuid}|{callback.url}"))
         if transcription is not None:
             kind, hook = transcription
-            api(f"conference {fs_room} setvar {TRANSCRIBE_VAR}{_hex(recording_id)} "
-                f"{kind}|{hook.method.value}|{hook.url}")
-        reply = api(f"conference {fs_room} record {fs_path}")
+            api(fsconf.setvar(fs_room, f"{TRANSCRIBE_VAR}{_hex(recording_id)}",
+                              f"{kind}|{hook.method.value}|{hook.url}|{dialect}"))
+        reply = api(fsconf.record(fs_room, fs_path))
         if not reply.startswith("+OK"):
             raise RoomError(f"FreeSWITCH did not start recording {fs_room}: {reply.strip()}")
-        self._room(fs_room).recordings[fs_path] = Recording(recording_id, fs_path, time.time())
+        room.recordings[fs_path] = Recording(recording_id, fs_path, time.time())
         return RecordingFacts(recording_id, self.recording_url(recording_id, fmt.value))
 
     def _recording_stopped(self, fs_room: str, event: Event, error: str = "") -> None:
@@ -346,38 +650,51 @@ class RoomManager:
             recording_id, self.recording_url(recording_id, fmt), duration_ms=duration_ms,
             start_ms=end_ms - duration_ms, end_ms=end_ms, error=error,
         )
+        kind = EventKind.RECORDING_FAILED if error else EventKind.RECORDING_COMPLETED
+        room_name = self.app_room_name(fs_room) or fs_room
+        owner = MemberFacts(room_name, event.get("Conference-Unique-ID", ""), "", "")
         record_var = event.get(f"{RECORD_VAR}{_hex(recording_id)}")
-        owner = MemberFacts(self.app_room_name(fs_room), event.get("Conference-Unique-ID", ""),
-                            "", "")
         if record_var:
-            method, member_id, call_uuid, url = record_var.split("|", 3)
+            fields = record_var.split("|", 5)
+            if len(fields) != 6:  # written before dialects: Plivo's, every event
+                fields = [DEFAULT_DIALECT, "", *record_var.split("|", 3)]
+            dialect, wanted, method, member_id, call_uuid, url = fields
             owner = MemberFacts(owner.room, owner.conference_uuid, member_id, call_uuid)
             with log_context(room=owner.room, recording_id=recording_id):
+                if wanted and kind.value not in wanted.split(","):
+                    url = ""  # the callback did not ask for this outcome
                 if error:
                     log.error("recording failed: %s", error)
                 else:
                     log.info("recording stopped after %d ms", duration_ms)
-                self._send_record_callback(fs_room, owner, Webhook(url, HttpMethod(method)),
-                                           facts, event.timestamp_us)
+                if url:
+                    self._send_record_callback(fs_room, owner, Webhook(url, HttpMethod(method)),
+                                               facts, dialect, event.timestamp_us, kind)
+        room = self.rooms.get(fs_room)
+        if room is not None:
+            self._room_event(room, kind, event, recording=facts)
         transcribe_var = event.get(f"{TRANSCRIBE_VAR}{_hex(recording_id)}")
         if transcribe_var:
-            kind, method, url = transcribe_var.split("|", 2)
+            kind_name, method, url, *rest = transcribe_var.split("|", 3)
             hook = Webhook(url, HttpMethod(method))
-            gevent.spawn(self._transcribe, owner, facts, path, kind, hook)
+            gevent.spawn(self._transcribe, owner, facts, path, kind_name, hook,
+                         rest[0] if rest else DEFAULT_DIALECT)
 
     def _send_record_callback(self, fs_room: str, owner: MemberFacts, hook: Webhook,
-                              facts: RecordingFacts, timestamp_us: int = 0) -> None:
-        params = plivo_params.callback_params(
-            MemberEvent(MemberAction.RECORD, owner, recording=facts, timestamp_us=timestamp_us),
-            None, CallStatus.IN_PROGRESS,
-        )
-        self.webhooks.send(hook, params, key=f"rec:{fs_room}")
+                              facts: RecordingFacts, dialect: str, timestamp_us: int = 0,
+                              kind: EventKind = EventKind.RECORDING_COMPLETED) -> None:
+        room = self.rooms.get(fs_room)
+        event = EngineEvent(kind, room=owner.room, conference_uuid=owner.conference_uuid,
+                            member=owner, recording=facts, timestamp_us=timestamp_us,
+                            call_status=CallStatus.IN_PROGRESS,
+                            sequence=room.next_sequence() if room is not None else 0)
+        self.notifier.emit(event, hook, dialect, lane=f"rec:{fs_room}")
 
     def local_recording_path(self, recording_id: str, fmt: str) -> str:
         return os.path.join(self.recordings_local_dir, f"{recording_id}.{fmt}")
 
     def _transcribe(self, owner: MemberFacts, recording: RecordingFacts, fs_path: str,
-                    kind: str, hook: Webhook) -> None:
+                    kind: str, hook: Webhook, dialect: str) -> None:
         local = self.local_recording_path(recording.recording_id,
                                           os.path.splitext(fs_path)[1].lstrip("."))
         text, error = "", ""
@@ -393,7 +710,8 @@ class RoomManager:
             except Exception as exc:  # an engine failure is reported, never swallowed
                 error = f"{type(exc).__name__}: {exc}"
                 log.exception("transcription of recording %s failed", recording.recording_id)
-        params = plivo_params.transcription_params(
-            TranscriptionFacts(owner, recording, kind, text=text, error=error)
-        )
-        self.webhooks.send(hook, params, key=f"tx:{recording.recording_id}")
+        facts = TranscriptionFacts(owner, recording, kind, text=text, error=error)
+        event = EngineEvent(EventKind.TRANSCRIPTION_DONE, room=owner.room,
+                            conference_uuid=owner.conference_uuid, member=owner,
+                            recording=recording, transcription=facts)
+        self.notifier.emit(event, hook, dialect, lane=f"tx:{recording.recording_id}")

@@ -1,11 +1,9 @@
-"""Markup dialects: parse, validate and build call documents (Plivo XML first).
+"""The markup toolkit every XML dialect shares: safe values, positions, errors.
 
-Everything here is pure: bytes and strings in, `controller.model` objects or an
-`XmlError` out. No HTTP, no ESL.
+Everything here is pure: strings in, typed values or an ``XmlError`` out. Each
+dialect's own parser lives in its package (``controller/dialects/<name>/``).
 """
 
-from controller.xml.builder import Response
 from controller.xml.errors import XmlError, XmlProblem
-from controller.xml.plivo import parse_document, parse_sound_document
 
-__all__ = ["Response", "XmlError", "XmlProblem", "parse_document", "parse_sound_document"]
+__all__ = ["XmlError", "XmlProblem"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from api.support import api_replies, reply_to
 
-from controller.api import fs_replies
-from controller.api.fs_replies import FAILED, NOT_FOUND, OK, MemberOutcome
+from controller.freeswitch import replies as fs_replies
+from controller.freeswitch.replies import FAILED, NOT_FOUND, OK, MemberOutcome
 
 LIVE = "02a_conference_api_live_room.txt"
 NO_ROOM = "02c_conference_api_no_such_room.txt"

@@ -6,6 +6,7 @@ import pytest
 from api.support import reply_to
 
 from controller.api import listing
+from controller.freeswitch import replies
 
 LIVE = "02a_conference_api_live_room.txt"
 FLAGS = "03a_flags_mute_and_deaf.txt"
@@ -17,17 +18,17 @@ def url_for(recording_id: str, fmt: str) -> str:
 
 
 def test_parse_listing_forms():
-    assert listing.parse_listing("[]") == []
-    assert listing.parse_listing("-ERR no reply\n") == []
-    assert len(listing.parse_listing(reply_to(LIVE, "conference json_list"))) == 1
-    with pytest.raises(listing.ListingError):
-        listing.parse_listing("-ERR Conference x not found\n")
-    with pytest.raises(listing.ListingError):
-        listing.parse_listing('{"conference_name": "x"}')
+    assert replies.parse_listing("[]") == []
+    assert replies.parse_listing("-ERR no reply\n") == []
+    assert len(replies.parse_listing(reply_to(LIVE, "conference json_list"))) == 1
+    with pytest.raises(replies.ListingError):
+        replies.parse_listing("-ERR Conference x not found\n")
+    with pytest.raises(replies.ListingError):
+        replies.parse_listing('{"conference_name": "x"}')
 
 
 def test_conference_view_from_capture():
-    [conference] = listing.parse_listing(reply_to(LIVE, "conference roomB json_list compact"))
+    [conference] = replies.parse_listing(reply_to(LIVE, "conference roomB json_list compact"))
     view = listing.conference_view(conference, "roomB", 1_000_000.0, url_for)
     assert view == {
         "name": "roomB",
@@ -43,7 +44,7 @@ def test_conference_view_from_capture():
 
 def test_member_flags_from_capture_03a():
     # alice joined +flags{mute}, bob +flags{deaf}, carol plain; bob held the floor.
-    [conference] = listing.parse_listing(reply_to(FLAGS, "conference roomMD json_list compact"))
+    [conference] = replies.parse_listing(reply_to(FLAGS, "conference roomMD json_list compact"))
     members = listing.members_view(conference, 100.0, {"13": 42.5})
     assert [m["member_id"] for m in members] == [12, 13, 14]  # join order
     alice, bob, carol = members

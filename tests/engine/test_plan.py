@@ -65,7 +65,8 @@ def test_flag_attributes(attributes, flags, conference_flags):
 
 @pytest.mark.parametrize(
     ("max_members", "variable", "command"),
-    [(20, "20", ()), (2, "2", ()), (5, "5", ()), (1, None, ("set max_members 1",))],
+    [(20, "20", ()), (2, "2", ()), (5, "5", ()),
+     (1, None, ("conference sales set max_members 1",))],
 )
 def test_max_members(max_members, variable, command):
     p = plan(max_members=max_members)
@@ -123,7 +124,12 @@ def test_every_conference_join_field_is_used_by_the_plan():
     """A new model field must get a mapping (or an explicit reason here)."""
     handled_elsewhere = {"room", "action", "redirect", "callback", "transcription_type",
                          "transcription", "floor_event", "enter_sound", "exit_sound",
-                         "wait_sound"}
+                         "wait_sound",
+                         # the room manager's (controller.conference.rooms)
+                         "room_hooks", "recording_callback", "recording_events",
+                         "record_min_members", "hold", "hold_sound", "coach",
+                         # the member's own webhooks (controller.conference.member)
+                         "callback_events"}
     fields = {f.name for f in dataclasses.fields(ConferenceJoin)}
     planned = {"muted", "start_on_enter", "end_on_exit", "stay_alone", "relay_dtmf",
                "max_members", "digits_match", "hangup_on_star", "record", "record_format",

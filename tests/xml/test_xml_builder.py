@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from xml_testing import ANSWER_URL
 
+from controller.dialects.plivo import Response, XmlError, parse_document, parse_sound_document
 from controller.model import (
     ConferenceJoin,
     HangupReason,
@@ -16,7 +17,6 @@ from controller.model import (
     TranscriptionType,
     Webhook,
 )
-from controller.xml import Response, XmlError, parse_document, parse_sound_document
 
 
 def test_the_example_from_the_issue():

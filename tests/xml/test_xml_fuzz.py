@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from controller.dialects.plivo import XmlError, parse_document, parse_sound_document
 from controller.model import Document
-from controller.xml import XmlError, parse_document, parse_sound_document
 
 URL = "https://app.example.com/answer.xml"
 FUZZ = settings(derandomize=True, deadline=None, database=None, max_examples=400)

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from xml_testing import ANSWER_URL, problems
 
+from controller.dialects.plivo import XmlError, parse_document
 from controller.model import Speak
-from controller.xml import XmlError, parse_document
 
 REPO = Path(__file__).resolve().parents[2]
 DOCTYPE_REFUSED = "DOCTYPE is not allowed (no DTDs or entities in Plivo XML)"
@@ -34,7 +34,7 @@ def run_parser_in_child(bodies: dict[str, bytes]) -> dict[str, str]:
     script = textwrap.dedent(
         """
         import json, sys
-        from controller.xml import XmlError, parse_document
+        from controller.dialects.plivo import XmlError, parse_document
         out = {}
         for name, hexbody in json.load(sys.stdin).items():
             try:

@@ -7,9 +7,9 @@ import pickle
 import pytest
 from xml_testing import ANSWER_URL, problems
 
-from controller.xml import XmlError, XmlProblem, parse_document
+from controller.dialects.plivo import XmlError, XmlProblem, parse_document
+from controller.dialects.plivo.markup import MAX_PROBLEMS
 from controller.xml.errors import source_label
-from controller.xml.plivo import MAX_PROBLEMS
 
 
 def test_all_problems_of_a_document_with_their_positions():

@@ -13,6 +13,8 @@ from urllib.parse import urljoin
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from controller.dialects.plivo import Response, parse_document, parse_sound_document
+from controller.dialects.plivo.schema import SPEAK_VOICES
 from controller.model import (
     NO_SOUND,
     ConferenceJoin,
@@ -29,8 +31,6 @@ from controller.model import (
     Wait,
     Webhook,
 )
-from controller.xml import Response, parse_document, parse_sound_document
-from controller.xml.plivo_schema import SPEAK_VOICES
 
 SOURCE_URL = "https://app.example.com/plivo/answer.xml?call=1"
 DETERMINISTIC = settings(derandomize=True, deadline=None, database=None)

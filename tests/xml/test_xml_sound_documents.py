@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from controller.dialects.plivo import XmlError, parse_sound_document
 from controller.model import Play, Speak, Wait
-from controller.xml import XmlError, parse_sound_document
 
 SOUND_URL = "https://app.example.com/sounds/hold.xml"
 

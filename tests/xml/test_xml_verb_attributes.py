@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from xml_testing import ANSWER_URL, verb_doc, verb_problems
 
+from controller.dialects.plivo import parse_document
+from controller.dialects.plivo.schema import SPEAK_VOICES
 from controller.model import Hangup, HangupReason, HttpMethod, Play, Redirect, Speak, Wait
-from controller.xml import parse_document
-from controller.xml.plivo_schema import SPEAK_VOICES
 
 AT = "answer.xml:2:3"
 

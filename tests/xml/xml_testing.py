@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from controller.dialects.plivo import XmlError, parse_document
 from controller.model import ConferenceJoin
-from controller.xml import XmlError, parse_document
 
 ANSWER_URL = "https://app.example.com/plivo/answer.xml"
 

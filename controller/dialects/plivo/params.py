@@ -1,15 +1,26 @@
-"""Neutral call/conference facts -> Plivo webhook parameter names (DESIGN §3)."""
+"""Neutral call/conference facts -> Plivo's request parameter names (DESIGN §3). Pure."""
 
 from __future__ import annotations
 
 from controller.conference.events import (
     CallFacts,
     CallStatus,
-    MemberEvent,
+    EngineEvent,
     MemberFacts,
     RecordingFacts,
     TranscriptionFacts,
 )
+from controller.model import EventKind
+
+# The events Plivo reports to a <Conference> callbackUrl, as its ConferenceAction.
+CONFERENCE_ACTIONS = {
+    EventKind.MEMBER_JOINED: "enter",
+    EventKind.MEMBER_LEFT: "exit",
+    EventKind.DIGITS_MATCHED: "digits",
+    EventKind.FLOOR_CHANGED: "floor",
+    EventKind.RECORDING_COMPLETED: "record",
+    EventKind.RECORDING_FAILED: "record",
+}
 
 
 def call_params(call: CallFacts, status: CallStatus) -> dict[str, str]:
@@ -47,12 +58,15 @@ def _recording(recording: RecordingFacts, with_durations: bool) -> dict[str, str
     return params
 
 
-def callback_params(event: MemberEvent, call: CallFacts | None,
-                    status: CallStatus) -> dict[str, str]:
-    """callbackUrl: ConferenceAction enter|exit|digits|floor|record."""
-    params = call_params(call, status) if call else {}
+def callback_params(event: EngineEvent) -> dict[str, str] | None:
+    """callbackUrl: ConferenceAction enter|exit|digits|floor|record; None for events
+    Plivo does not report there."""
+    action = CONFERENCE_ACTIONS.get(event.kind)
+    if action is None or event.member is None:
+        return None
+    params = call_params(event.call, event.call_status) if event.call else {}
     params.update(_member(event.member))
-    params["ConferenceAction"] = event.action.value
+    params["ConferenceAction"] = action
     if event.digits:
         params["ConferenceDigitsMatch"] = event.digits
     if event.recording is not None:
@@ -61,6 +75,9 @@ def callback_params(event: MemberEvent, call: CallFacts | None,
         # Not a Plivo parameter: when FreeSWITCH saw it (µs since the epoch), so an
         # application can measure delay; Plivo applications ignore unknown parameters.
         params["EventTimestamp"] = str(event.timestamp_us)
+    if event.recovered:
+        # Not a Plivo parameter either: reported after a controller restart.
+        params["Recovered"] = "true"
     return params
 
 

@@ -100,10 +100,7 @@ from typing import Any
 
 from lxml import etree
 
-from controller.model import Document, Verb
-from controller.xml import positions
-from controller.xml.errors import XmlError, XmlProblem, show_value
-from controller.xml.plivo_schema import (
+from controller.dialects.plivo.schema import (
     ANSWER_VERBS,
     PLIVO_UNSUPPORTED_VERBS,
     SOUND_VERBS,
@@ -111,6 +108,9 @@ from controller.xml.plivo_schema import (
     VerbSpec,
     check_verb,
 )
+from controller.model import Document, Verb
+from controller.xml import positions
+from controller.xml.errors import XmlError, XmlProblem, show_value
 
 DEFAULT_MAX_BYTES = 1_048_576
 DEFAULT_MAX_DEPTH = 32

@@ -1,4 +1,4 @@
-"""FreeSWITCH's ``conference``/``uuid_kill`` reply texts, read into outcomes. Pure: no I/O.
+"""FreeSWITCH's reply texts and listings, read into values. Pure: no I/O.
 
 The texts are exactly those of capture 02a/02c and FREESWITCH-REFERENCE §2
 (mod_conference's conference_api.c, mod_commands' uuid_kill): the conference
@@ -8,8 +8,10 @@ in its text.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
+from typing import Any
 
 OK, NOT_FOUND, FAILED = "ok", "not_found", "failed"
 
@@ -73,3 +75,34 @@ def stopped_files(reply: str) -> int | None:
     """``stop all``: ``+OK Stopped <n> files.``"""
     match = _STOPPED_COUNT.match(reply)
     return int(match.group(1)) if match else None
+
+
+class ListingError(ValueError):
+    """FreeSWITCH answered a listing with something that is not a listing."""
+
+
+def parse_listing(text: str) -> list[dict[str, Any]]:
+    """The conferences in a ``json_list`` reply. No conferences: ``[]`` (02c), or the empty
+    output that ESL turns into ``-ERR no reply``."""
+    stripped = text.strip()
+    if stripped.startswith("-ERR no reply") or stripped.startswith("+OK No active"):
+        return []
+    try:
+        value = json.loads(stripped)
+    except ValueError:
+        raise ListingError(f"conference json_list is not JSON: {stripped[:200]!r}") from None
+    if not isinstance(value, list) or not all(isinstance(c, dict) for c in value):
+        raise ListingError("conference json_list is not a list of conferences")
+    return value
+
+
+def scheduled_task_groups(text: str) -> list[str]:
+    """``show tasks as json``: the task_group of every scheduled task."""
+    stripped = text.strip()
+    if not stripped.startswith("{"):
+        return []
+    try:
+        rows = json.loads(stripped).get("rows", [])
+    except (ValueError, AttributeError):
+        return []
+    return [str(row.get("task_group", "")) for row in rows if isinstance(row, dict)]

@@ -24,9 +24,9 @@ from typing import Any
 
 from lxml import etree
 
+from controller.dialects.plivo.schema import ANSWER_VERBS, SOUND_VERBS, Issue, check_verb
 from controller.model import HangupReason, HttpMethod, RecordFormat, Sound, TranscriptionType
 from controller.xml.errors import XmlError, XmlProblem
-from controller.xml.plivo_schema import ANSWER_VERBS, SOUND_VERBS, Issue, check_verb
 
 _SOUND_ONLY = "is not allowed in a sound document (enterSound, exitSound, waitSound)"
 

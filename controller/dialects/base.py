@@ -1,0 +1,105 @@
+"""What a face supplies to the engine. The engine calls these; it never names a face.
+
+A dialect turns the engine's neutral requests and events into its cloud's wire
+(parameter names, form or JSON bodies, signatures) and its cloud's markup into
+the neutral model. Methods a face has no use for keep the defaults here (a
+face without markup, such as Telnyx Call Control, refuses to parse).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from controller.conference.events import (
+    CallFacts,
+    CallStatus,
+    EngineEvent,
+    MemberFacts,
+    RecordingFacts,
+)
+from controller.model import Document, Webhook
+
+
+class Purpose(str, enum.Enum):
+    """Why the engine requests a document or notifies the application about a call."""
+
+    ANSWER = "answer"  # the call arrived: what should it do?
+    REDIRECT = "redirect"  # <Redirect> or a live redirect
+    ACTION = "action"  # a verb ended (left a room, gathered digits): what next?
+    SOUND = "sound"  # a URL behind an enter/exit/wait sound
+    HANGUP = "hangup"  # the call ended (answer-time hangup URL)
+
+
+@dataclass(frozen=True)
+class Payload:
+    """A request body: form fields (GET: query parameters) or a JSON object."""
+
+    fields: Mapping[str, Any]
+    json: bool = False
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """What the engine knows when it requests a document or notifies the application."""
+
+    purpose: Purpose
+    call: CallFacts
+    status: CallStatus
+    member: MemberFacts | None = None
+    recording: RecordingFacts | None = None
+    digits: str | None = None  # gathered digits (None: not a gather result)
+    hangup_cause: str = ""
+    error: str = ""
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+
+class UnsupportedMarkup(Exception):
+    """This face has no markup (its calls take REST commands)."""
+
+
+class Dialect:
+    """Base class of every face; subclasses override what their cloud does differently."""
+
+    name: str = ""
+    has_markup: bool = True
+    # Extra request headers a document fetch expects (e.g. Accept for JSON faces).
+    document_headers: Mapping[str, str] = {}
+
+    # ------------------------------------------------------------ markup
+    def parse_document(self, body: bytes, source_url: str, *, max_bytes: int,
+                       max_depth: int) -> Document:
+        raise UnsupportedMarkup(f"the {self.name} face has no markup")
+
+    def parse_sound_document(self, body: bytes, source_url: str, *, max_bytes: int,
+                             max_depth: int) -> Document:
+        raise UnsupportedMarkup(f"the {self.name} face has no markup")
+
+    # ------------------------------------------------------------ requests
+    def call_id(self, call_uuid: str) -> str:
+        """The face's own id for a call (default: FreeSWITCH's UUID)."""
+        return call_uuid
+
+    def request_payload(self, context: RequestContext) -> Payload:
+        """Body of an answer/redirect/action/sound/hangup request."""
+        raise NotImplementedError
+
+    def event_payload(self, event: EngineEvent, hook: Webhook) -> Payload | None:
+        """Body of the webhook reporting ``event`` to ``hook``; None: this cloud does not
+        report this event to this kind of hook."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------ signatures
+    def signature_headers(self, settings: Any, method: str, url: str, payload: Payload,
+                          body: bytes) -> dict[str, str]:
+        """Headers that prove the request comes from us, made at each attempt (a
+        signature may cover a timestamp). ``url`` is the URL as sent (GET: with its
+        query), ``body`` the bytes sent (empty for GET)."""
+        return {}
+
+    # ------------------------------------------------------------ REST
+    def rest_blueprint(self, service: Any) -> Any:
+        """A Flask blueprint with the cloud's REST shapes, or None."""
+        return None
