@@ -219,8 +219,8 @@ class CallSession:
             payload = self.dialect.request_payload(RequestContext(
                 Purpose.HANGUP, self.facts, CallStatus.COMPLETED, hangup_cause=cause,
                 error=self.error))
-            self.engine.webhooks.send(Webhook(hook, HttpMethod(self.settings.app.hangup_method)),
-                                      payload.fields, key=self.lane)
+            self.engine.notifier.send(Webhook(hook, HttpMethod(self.settings.app.hangup_method)),
+                                      payload, self.dialect.name, self.lane)
 
     @property
     def lane(self) -> str:
@@ -300,8 +300,9 @@ class CallSession:
         context = context or self.request_context(purpose)
         payload = self.dialect.request_payload(context)
         try:
-            body, final_url = self.engine.webhooks.fetch_document(hook, payload.fields,
-                                                                  app.xml_max_bytes)
+            body, final_url = self.engine.webhooks.fetch_document(
+                hook, payload.fields, app.xml_max_bytes, self.fallback(purpose),
+                signer=self.dialect.name, as_json=payload.json)
         except WebhookError as exc:
             raise DocumentError(f"cannot fetch {exc.url}: {exc.reason}") from None
         if not body.strip():
@@ -316,6 +317,14 @@ class CallSession:
             raise DocumentError(f"invalid XML from {final_url}:\n{exc}") from None
         except UnsupportedMarkup as exc:
             raise DocumentError(str(exc)) from None
+
+    def fallback(self, purpose: Purpose) -> Webhook | None:
+        """``[app] fallback_url`` stands in for a failing answer URL (as Plivo's fallback_url
+        and Twilio's FallbackUrl do for the voice URL)."""
+        app = self.settings.app
+        if purpose is not Purpose.ANSWER or not app.fallback_url:
+            return None
+        return Webhook(app.fallback_url, HttpMethod(app.fallback_method))
 
     def run_document(self, document: Document) -> None:
         verbs = list(document.verbs)

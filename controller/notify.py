@@ -2,20 +2,59 @@
 
 The engine decides *what* happened and *who* asked to hear it (a member's
 callback, the room's hooks, a recording's callback); the hook's dialect decides
-*how* it is said (names, body, signature). Deliveries are queued per lane (a
-call, a room, a recording) and sent in order by ``controller.webhooks``.
+*how* it is said (names, form or JSON body, signature). Deliveries go through
+the durable outbox, are queued per lane (a call, a room, a recording) and sent
+in order by ``controller.webhooks``; each is signed at every attempt by the
+signer named after its dialect (``dialect_signers``), so a signature that
+covers a timestamp is fresh on a retry.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 from controller import dialects
 from controller.conference.events import EngineEvent
+from controller.dialects.base import Payload
 from controller.model import Webhook
-from controller.webhooks import Webhooks
+from controller.outbox import Delivery
+from controller.signing import SIGNATURE_HEADER, sign
+from controller.webhooks import JSON, Signer, Webhooks, auth_headers
 
 log = logging.getLogger(__name__)
+
+
+def dialect_signers(settings: Any) -> dict[str, Signer]:
+    """One signer per registered dialect: the cloud's own signature headers, plus our
+    X-Conference-Signature when ``[webhooks] signing_secret`` is set."""
+    secret = settings.webhooks.signing_secret
+
+    def signer_for(dialect: dialects.Dialect) -> Signer:
+        def signer(method: str, url: str, form: Mapping[str, str],
+                   body: bytes) -> Mapping[str, str]:
+            headers = {SIGNATURE_HEADER: sign(secret, url, form)} if secret else {}
+            payload = Payload(form, json=not form and bool(body))
+            headers.update(dialect.signature_headers(settings, method, url, payload, body))
+            return headers
+
+        return signer
+
+    return {name: signer_for(dialects.get(name)) for name in dialects.names()}
+
+
+def delivery_for(hook: Webhook, payload: Payload, lane: str, dialect: str,
+                 recovered: bool = False) -> Delivery:
+    """The stored form of one webhook request."""
+    common = {"method": hook.method.value, "url": hook.url, "lane": lane,
+              "headers": auth_headers(hook), "signer": dialect, "dialect": dialect,
+              "recovered": recovered}
+    if payload.json:
+        return Delivery(body=json.dumps(payload.fields, separators=(",", ":")).encode(),
+                        content_type=JSON, **common)
+    return Delivery(form={k: str(v) for k, v in payload.fields.items()}, **common)
 
 
 class Notifier:
@@ -28,5 +67,9 @@ class Notifier:
         payload = dialects.get(dialect).event_payload(event, hook)
         if payload is None:
             return False
-        self.webhooks.send(hook, payload.fields, key=lane)
+        self.webhooks.enqueue(delivery_for(hook, payload, lane, dialect, event.recovered))
         return True
+
+    def send(self, hook: Webhook, payload: Payload, dialect: str, lane: str) -> None:
+        """Queue a request the engine built with the dialect (e.g. the hangup request)."""
+        self.webhooks.enqueue(delivery_for(hook, payload, lane, dialect))

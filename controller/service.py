@@ -18,7 +18,7 @@ from controller.config import Settings
 from controller.esl import InboundClient, OutboundServer
 from controller.esl.protocol import no_delay
 from controller.media_cache import MediaCache
-from controller.notify import Notifier
+from controller.notify import Notifier, dialect_signers
 from controller.outbox import open_outbox
 from controller.transcription import TranscriptionError, load_transcriber
 from controller.webhooks import Webhooks
@@ -47,7 +47,7 @@ class ControllerService:
             command_timeout=fs.command_timeout, heartbeat_timeout=fs.heartbeat_timeout,
             probe_interval=fs.probe_interval, probe_timeout=fs.probe_timeout,
         )
-        self.webhooks = Webhooks(settings.webhooks)
+        self.webhooks = Webhooks(settings.webhooks, signers=dialect_signers(settings))
         self.media = MediaCache(
             self.webhooks, _absolute(settings.media.directory),
             _absolute(settings.media_local_directory), settings.media.max_bytes,

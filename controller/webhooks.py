@@ -26,10 +26,12 @@ was a redirect loop; a 3xx answer is never taken as a document.
 from __future__ import annotations
 
 import collections
+import json
 import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote, urlencode, urljoin, urlsplit, urlunsplit
 
 import gevent
@@ -62,6 +64,7 @@ USER_AGENT = f"conference-controller/{__version__}"
 MAX_REDIRECTS = 5
 RECOVERED_HEADER = "X-Conference-Recovered"
 FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
 
 # A signer adds headers to a request about to be sent: (method, URL as sent, form
 # parameters of a POST (empty for GET and raw bodies), raw body) -> headers. Looked up
@@ -200,7 +203,7 @@ class Webhooks:
         return self._with_retries(
             hook.url, lambda: self._send_once(
                 hook.method.value, hook.url, form={k: str(v) for k, v in params.items()},
-                headers=_auth_headers(hook), max_bytes=max_bytes))
+                headers=auth_headers(hook), max_bytes=max_bytes))
 
     def _with_retries(self, url: str, attempt_once: Callable[[], HttpResult],
                       dialect: str = DEFAULT_DIALECT) -> HttpResult:
@@ -238,31 +241,40 @@ class Webhooks:
         return b"".join(chunks)
 
     # ------------------------------------------------------------ documents
-    def fetch_document(self, hook: Webhook, params: Mapping[str, str], max_bytes: int,
-                       fallback: Webhook | None = None) -> tuple[bytes, str]:
+    def fetch_document(self, hook: Webhook, params: Mapping[str, Any], max_bytes: int,
+                       fallback: Webhook | None = None, *, signer: str = DEFAULT_SIGNER,
+                       as_json: bool = False) -> tuple[bytes, str]:
         """GET/POST a document URL; returns (body, final URL after redirects).
 
         Sent at most once to each URL as far as the application can tell: only a
         connection that was never made is tried again. When ``hook`` fails (any
         reason) and ``fallback`` (or the hook's own fallback) is set, the fallback
-        URL is requested with the same parameters before the error is raised."""
+        URL is requested with the same parameters before the error is raised.
+        ``signer`` names the signature to add (the call's dialect); ``as_json`` sends the
+        parameters as a JSON object (POST) instead of a form."""
         fallback = fallback or getattr(hook, "fallback", None)  # model.Webhook may carry one
         try:
-            return self._fetch_once_delivered(hook, params, max_bytes)
+            return self._fetch_once_delivered(hook, params, max_bytes, signer, as_json)
         except WebhookError as primary:
             if fallback is None:
                 raise
             log.warning("document URL %s failed (%s): trying the fallback URL %s",
                         hook.url, primary.reason, fallback.url)
             try:
-                return self._fetch_once_delivered(fallback, params, max_bytes)
+                return self._fetch_once_delivered(fallback, params, max_bytes, signer, as_json)
             except WebhookError as second:
                 raise WebhookError(hook.url, f"{primary.reason}; fallback {fallback.url}: "
                                              f"{second.reason}", second.status) from None
 
-    def _fetch_once_delivered(self, hook: Webhook, params: Mapping[str, str],
-                              max_bytes: int) -> tuple[bytes, str]:
-        form = {k: str(v) for k, v in params.items()}
+    def _fetch_once_delivered(self, hook: Webhook, params: Mapping[str, Any], max_bytes: int,
+                              signer: str = DEFAULT_SIGNER,
+                              as_json: bool = False) -> tuple[bytes, str]:
+        form: dict[str, str] | None = None
+        body: bytes | None = None
+        if as_json:
+            body = json.dumps(params, separators=(",", ":")).encode()
+        else:
+            form = {k: str(v) for k, v in params.items()}
         read = getattr(hook, "timeout", None) or self.settings.fetch_timeout
         timeout = urllib3.Timeout(connect=self.settings.connect_timeout, read=read)
         attempts = self.settings.retries + 1
@@ -271,9 +283,10 @@ class Webhooks:
             if attempt:
                 gevent.sleep(self.settings.backoff * (2 ** (attempt - 1)))
             try:
-                result = self._send_once(hook.method.value, hook.url, form=form,
-                                         headers=_auth_headers(hook), timeout=timeout,
-                                         max_bytes=max_bytes)
+                result = self._send_once(hook.method.value, hook.url, form=form, body=body,
+                                         content_type=JSON if as_json else "",
+                                         headers=auth_headers(hook), timeout=timeout,
+                                         max_bytes=max_bytes, signer=signer)
             except _TRANSPORT_ERRORS as exc:
                 if never_sent(exc):
                     last = f"{type(exc).__name__}: {exc}"
@@ -298,7 +311,7 @@ class Webhooks:
         was not running (the request carries ``X-Conference-Recovered: true``)."""
         return self.enqueue(Delivery(
             method=hook.method.value, url=hook.url, lane=key,
-            form={k: str(v) for k, v in params.items()}, headers=_auth_headers(hook),
+            form={k: str(v) for k, v in params.items()}, headers=auth_headers(hook),
             dialect=dialect, recovered=recovered,
         ))
 
@@ -418,7 +431,7 @@ class Webhooks:
         self.outbox.close()
 
 
-def _auth_headers(hook: Webhook) -> dict[str, str]:
+def auth_headers(hook: Webhook) -> dict[str, str]:
     """Basic-auth credentials a cloud's markup gave for this URL (the model may carry them)."""
     username = getattr(hook, "username", "")
     if not username:

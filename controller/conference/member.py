@@ -282,8 +282,6 @@ def after_room(call: CallSession, join: ConferenceJoin | ResumeState, member: Me
                recording: object) -> Document | None:
     """The action request once the member has left: its document replaces the rest of the
     current one unless ``redirect`` is false or the call is gone."""
-    from controller.webhooks import WebhookError
-
     hook = join.action
     if hook is None:
         return None
@@ -293,10 +291,7 @@ def after_room(call: CallSession, join: ConferenceJoin | ResumeState, member: Me
     if call.session.hungup.is_set() or not join.redirect:
         # Tell the application; its answer cannot (or must not) replace our document.
         payload = call.dialect.request_payload(context)
-        try:
-            call.engine.webhooks.request(hook, payload.fields)
-        except WebhookError as exc:
-            log.error("action URL failed: %s", exc)
+        call.engine.notifier.send(hook, payload, call.dialect.name, call.lane)
         return None
     return call.fetch(hook, Purpose.ACTION, context, empty_ok=True)
 
