@@ -6,11 +6,15 @@ import os
 import re
 from typing import Any
 
-from flask import Flask, abort, jsonify, send_file
+from flask import Flask, Response, jsonify, send_file
 
+from controller import metrics
 from controller.http_auth import require_credentials
 
-_RECORDING_FILE = re.compile(r"^[0-9a-f-]{36}\.(mp3|wav)$")
+# A recording file this controller serves: <recording id>.<format> (documented in
+# controller/api/openapi.py with this same pattern)
+RECORDING_FILE_PATTERN = r"^[0-9a-f-]{36}\.(mp3|wav)$"
+_RECORDING_FILE = re.compile(RECORDING_FILE_PATTERN)
 _MIMETYPES = {"mp3": "audio/mpeg", "wav": "audio/wav"}
 
 
@@ -33,14 +37,21 @@ def create_app(service: Any) -> Flask:
         response.status_code = 503
         return response
 
+    @app.get("/metrics")
+    def prometheus_metrics() -> Response:
+        # Unauthenticated like /healthz: scrapers rarely carry credentials, and the
+        # figures name no room, member or caller.
+        body, content_type = metrics.exposition(service)
+        return Response(body, content_type=content_type)
+
     @app.get("/v1/recordings/<name>")
     @guarded
     def recording(name: str) -> Any:
-        if not _RECORDING_FILE.match(name):
-            abort(404)
         path = os.path.join(settings.recordings_local_directory, name)
-        if not os.path.isfile(path):
-            response = jsonify(error="not_found", message=f"no recording {name}")
+        if not _RECORDING_FILE.match(name) or not os.path.isfile(path):
+            response = jsonify(error="not_found", message=(
+                f"no recording {name}" if _RECORDING_FILE.match(name) else
+                f"no recording {name}: names are <recording_id>.mp3 or <recording_id>.wav"))
             response.status_code = 404
             return response
         return send_file(os.path.abspath(path), mimetype=_MIMETYPES[name.rsplit(".", 1)[1]],
@@ -50,4 +61,11 @@ def create_app(service: Any) -> Flask:
     blueprint = api_factory() if api_factory is not None else None
     if blueprint is not None:
         app.register_blueprint(blueprint)
+    # Each face's REST shapes (Twilio's /2010-04-01, Bandwidth's /api/v2, Telnyx's /v2...).
+    from controller import dialects
+
+    for name in dialects.names():
+        face = dialects.get(name).rest_blueprint(service)
+        if face is not None:
+            app.register_blueprint(face)
     return app
