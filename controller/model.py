@@ -109,6 +109,17 @@ class Hangup:
 class Redirect:
     url: str
     method: HttpMethod = HttpMethod.POST
+    # The whole webhook when the markup gives more than a URL and a method (credentials,
+    # a fallback URL, a timeout: BXML's redirectFallbackUrl, username...).
+    hook: Webhook | None = None
+
+
+@dataclass(frozen=True)
+class SetTag:
+    """Set (or clear, with None) the call's tag: a string the face sends with every later
+    request about this call (BXML's <Tag> and the tag attributes of its verbs)."""
+
+    tag: str | None = None
 
 
 class EventKind(str, enum.Enum):
@@ -204,6 +215,11 @@ class ConferenceJoin:
     hold: bool = False  # join on hold (hears nothing, is not heard)
     hold_sound: str = ""  # played to the member while held
     coach: tuple[str, ...] = ()  # call ids: only these members hear this one
+    label: str = ""  # the application's name for this member (cXML participantLabel)
+    member_time_limit: int = 0  # seconds this member may stay (cXML Dial timeLimit); 0 = none
+    wait_music: bool = True  # False: silence while waiting for a starter (cXML waitUrl="")
+    # A room has one coach at a time: this member's coaching ends any other's (Bandwidth).
+    single_coach: bool = False
 
 
 @dataclass(frozen=True)
@@ -218,13 +234,18 @@ class Gather:
     finish_on_key: str = "#"  # "" = none
     num_digits: int = 99  # stop after this many digits
     valid_digits: str = "1234567890*#"
-    retries: int = 1  # how many times the prompts play when nothing is pressed
+    retries: int = 1  # tries in all: prompts, then input; again after no or invalid input
     redirect: bool = True  # the action's document replaces the rest of this one
     # Nothing pressed: go on with the next verb (Plivo, cXML) instead of requesting action.
     skip_action_when_empty: bool = True
+    invalid_sound: str = ""  # URL of a sound played after a try without valid input
+    beep: bool = False  # a beep after the prompts, before the input
+    log_digits: bool = True  # False: the digits never appear in our logs (PINs)
+    # Fixed parameters the face adds to the action request (Plivo GetInput: InputType).
+    action_extra: tuple[tuple[str, str], ...] = ()
 
 
-Verb = Speak | Play | Wait | Hangup | Redirect | ConferenceJoin | Gather
+Verb = Speak | Play | Wait | Hangup | Redirect | ConferenceJoin | Gather | SetTag
 MEDIA_VERBS = (Play, Speak, Wait)
 
 
@@ -233,4 +254,41 @@ class Document:
     """A parsed answer/action document: its verbs in order and where it came from."""
 
     verbs: tuple[Verb, ...] = field(default_factory=tuple)
+    source_url: str = ""
+
+
+# ---------------------------------------------------------------- inside a room
+# Verbs a room runs for all its members (BXML returned to a conference webhook): media
+# heard by every member, and the room's recording.
+
+
+@dataclass(frozen=True)
+class StartRoomRecording:
+    format: RecordFormat = RecordFormat.WAV
+
+
+@dataclass(frozen=True)
+class StopRoomRecording:
+    pass
+
+
+@dataclass(frozen=True)
+class PauseRoomRecording:
+    pass
+
+
+@dataclass(frozen=True)
+class ResumeRoomRecording:
+    pass
+
+
+RoomVerb = (Play | Speak | StartRoomRecording | StopRoomRecording | PauseRoomRecording
+            | ResumeRoomRecording)
+
+
+@dataclass(frozen=True)
+class RoomScript:
+    """Verbs to run inside a room, in order, one after the other."""
+
+    verbs: tuple[RoomVerb, ...] = ()
     source_url: str = ""

@@ -9,9 +9,10 @@ from an application (TTS, variable values we did not write) goes through
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from controller.freeswitch.args import fs_text, token
+from controller.freeswitch.args import UnsafeArgument, fs_text, quoted, token
 
 
 @dataclass(frozen=True)
@@ -80,20 +81,64 @@ def send_dtmf(digits: str) -> AppCall:
     return AppCall("send_dtmf", token(digits, "digits"))
 
 
+MAX_GATHER_DIGITS = 127  # play_and_get_digits collects into char digit_buffer[128]
+_DTMF_KEYS = frozenset("0123456789*#")
+
+
 def play_and_get_digits(*, min_digits: int, max_digits: int, tries: int, timeout_ms: int,
-                        terminators: str, sound: str, invalid_sound: str, variable: str,
-                        regex: str, digit_timeout_ms: int) -> AppCall:
-    """mod_dptools play_and_get_digits: <min> <max> <tries> <timeout ms> <terminators>
-    <file> <invalid file> <var name> <regexp> <digit timeout ms>. The digits land in
-    the channel variable ``variable`` (read back from CHANNEL_EXECUTE_COMPLETE as
-    ``variable_<name>``). Empty file arguments are spelled ``silence_stream://250``,
-    since the argument list is split on spaces (switch_separate_string)."""
+                        terminators: str, prompts: Sequence[str], invalid_sound: str,
+                        variable: str, regex: str, digit_timeout_ms: int) -> AppCall:
+    """mod_dptools play_and_get_digits (FreeSWITCH 1.11.1 mod_dptools.c:2822-2910):
+    ``<min> <max> <tries> <timeout ms> <terminators> <file> <invalid file> <var name>
+    <regexp> <digit timeout ms>``, split by switch_separate_string on blanks, which
+    honours single quotes (switch_utils.c:2811-2868: separate_string_blank_delim, quotes
+    removed by cleanup_separated_string), so the sound arguments are quoted.
+
+    - ``prompts``: FreeSWITCH sound strings played in order, as one ``file_string://``
+      (mod_dptools' file format; ``!`` separates its entries, so none may hold one).
+      None at all is spelled ``silence``, which switch_ivr_read skips
+      (switch_ivr_play_say.c:2561).
+    - ``invalid_sound`` "" is passed as ``''``: an empty argument, and
+      switch_ivr_play_file returns at once on an empty name (switch_ivr_play_say.c:1333).
+    - ``terminators`` "" is spelled ``none``: an empty argument would become ``#``
+      (mod_dptools.c:2903), and no DTMF key is a letter of "none"; the ``=``, ``+`` and
+      ``x`` modifiers of switch_ivr_read are not offered.
+    - ``regex`` "" is passed as ``''`` (no check, switch_ivr_play_say.c:2678); otherwise
+      PCRE, unanchored (switch_regex.c: switch_regex_match_partial).
+    - The digits land in the channel variable ``variable`` (switch_ivr_play_say.c:2623),
+      which CHANNEL_EXECUTE_COMPLETE carries as ``variable_<name>`` (switch_channel.c:2786
+      puts every variable on that event).
+    - ``timeout_ms`` below 1000 is raised to 1000 by FreeSWITCH (mod_dptools.c:2898), so
+      it is refused here; ``digit_timeout_ms`` 0 would mean ``timeout_ms``
+      (switch_ivr_play_say.c:2532), so it must be given.
+    """
+    if not 0 <= min_digits <= max_digits <= MAX_GATHER_DIGITS:
+        raise UnsafeArgument(f"digits {min_digits}-{max_digits}: need 0 <= min <= max <= "
+                             f"{MAX_GATHER_DIGITS}")
+    if tries < 1:
+        raise UnsafeArgument(f"tries {tries} must be at least 1")
+    if timeout_ms < 1000 or digit_timeout_ms < 1:
+        raise UnsafeArgument(f"timeouts {timeout_ms}/{digit_timeout_ms} ms: the first-digit "
+                             "timeout must be >= 1000 ms, the next-digit one >= 1 ms")
+    if any(key not in _DTMF_KEYS for key in terminators):
+        raise UnsafeArgument(f"terminators {terminators!r} may hold only 0-9 * #")
+    for entry in prompts:
+        if not entry or "!" in entry:
+            raise UnsafeArgument(f"prompt {entry[:80]!r} is empty or holds '!' (the "
+                                 "file_string separator)")
+    if not prompts:
+        prompt = "silence"
+    elif len(prompts) == 1:
+        prompt = quoted(prompts[0])
+    else:
+        prompt = quoted("file_string://" + "!".join(prompts))
     return AppCall("play_and_get_digits", " ".join((
         str(int(min_digits)), str(int(max_digits)), str(int(tries)), str(int(timeout_ms)),
-        token(terminators or "none", "terminators"),
-        token(sound or "silence_stream://250", "prompt"),
-        token(invalid_sound or "silence_stream://250", "invalid prompt"),
-        token(variable, "variable name"), token(regex, "digits pattern"),
+        terminators or "none",
+        prompt,
+        quoted(invalid_sound) if invalid_sound else "''",
+        token(variable, "variable name"),
+        token(regex, "digits pattern") if regex else "''",
         str(int(digit_timeout_ms)),
     )))
 

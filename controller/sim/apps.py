@@ -8,6 +8,7 @@ switch_ivr_play_say.c; timed media take as long as the media lasts.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from controller.sim import media
@@ -99,8 +100,10 @@ def playback_terminators(channel: Channel) -> str | None:
     return value
 
 
-def play_file(channel: Channel, path: str, terminators: str | None) -> str:
-    """switch_ivr_play_file: PLAYBACK_START/STOP and the playback_* variables."""
+def play_file(channel: Channel, path: str, terminators: str | None,
+              on_digit: Callable[[str], bool] | None = None, take_digits: bool = True) -> str:
+    """switch_ivr_play_file: PLAYBACK_START/STOP and the playback_* variables.
+    ``on_digit``/``take_digits``: as ``session.play``."""
     prefix = channel.get_var("sound_prefix") or channel.core.config.sounds_dir or None
     try:
         opened = media.open_media(path, prefix)
@@ -111,7 +114,8 @@ def play_file(channel: Channel, path: str, terminators: str | None) -> str:
     channel.hear(path)
     clock = channel.core.clock
     started = clock.now()
-    result = play(channel, opened.duration_ms, terminators=terminators)
+    result = play(channel, opened.duration_ms, terminators=terminators, on_digit=on_digit,
+                  take_digits=take_digits)
     played_ms = min(opened.duration_ms, (clock.now() - started) * 1000.0)
     if math.isinf(played_ms):
         played_ms = 0.0

@@ -202,11 +202,15 @@ def play(
     duration_ms: float,
     terminators: str | None = None,
     on_digit: Callable[[str], bool] | None = None,
+    take_digits: bool = True,
 ) -> str:
     """Let timed media run for ``duration_ms`` of simulated time.
 
     Queued sendmsgs run nested (their time does not count), digits are taken
     off the queue (DTMF events fire) and a terminator ends the media early.
+    ``take_digits=False``: media played without input arguments, which leaves the
+    digits queued (switch_ivr_play_file dequeues DTMF only ``if (args)``,
+    switch_ivr_play_say.c:1689 in 1.11.1).
     """
     clock = channel.core.clock
     remaining = duration_ms / 1000.0
@@ -216,7 +220,7 @@ def play(
         if channel.break_requested:
             channel.break_requested = False
             return PlayResult.BREAK
-        while channel.dtmf_queue:
+        while take_digits and channel.dtmf_queue:
             digit = channel.dequeue_dtmf()
             if digit and terminators and digit in terminators:
                 channel.set_var("playback_terminator_used", digit)

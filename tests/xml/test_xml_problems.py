@@ -131,12 +131,12 @@ def test_response_itself():
 
 def test_unknown_and_unsupported_elements():
     body = (
-        "<Response>\n<Foo/>\n<GetDigits/>\n<x:Speak xmlns:x='urn:y'>a</x:Speak>\n</Response>"
+        "<Response>\n<Foo/>\n<Record/>\n<x:Speak xmlns:x='urn:y'>a</x:Speak>\n</Response>"
     )
     assert problems(body) == [
         "answer.xml:2:1 <Foo>: unknown element Foo; a Response may contain "
-        "Conference, Hangup, Play, Redirect, Speak, Wait",
-        "answer.xml:3:1 <GetDigits>: Plivo element GetDigits is not supported by this controller",
+        "Conference, GetDigits, GetInput, Hangup, Play, Redirect, Speak, Wait",
+        "answer.xml:3:1 <Record>: Plivo element Record is not supported by this controller",
         "answer.xml:4:1 <Speak>: Speak is in namespace urn:y; Plivo XML has none",
     ]
 

@@ -107,6 +107,7 @@ from controller.dialects.plivo.schema import (
     Issue,
     VerbSpec,
     check_verb,
+    prompt_issue,
 )
 from controller.model import Document, Verb
 from controller.xml import positions
@@ -312,20 +313,66 @@ class _Walker:
                 self._check_tail(child, child)
         return out
 
-    def _verb(self, element: Any, tag: Any) -> Verb | None:
+    def _verb(self, element: Any, tag: Any, depth: int = 2) -> Verb | None:
         spec = self.verbs.get(tag)
         if spec is None:
             self.problem(element, self._unknown_element(tag))
             return None
+        if spec.nested:
+            return self._with_children(element, spec, depth)
+        return self._verb_as(element, spec, depth)
+
+    def _with_children(self, element: Any, spec: VerbSpec, depth: int) -> Verb | None:
+        """GetDigits/GetInput: their prompts are verbs of their own, checked as such."""
+        children: list[Verb] = []
+        broken = False
+        text = [element.text or ""]
+        for sub in element:
+            text.append(sub.tail or "")
+            if sub.tag is _COMMENT:
+                continue
+            if sub.tag is etree.PI or sub.tag not in spec.nested:
+                allowed = ", ".join(spec.nested)
+                if sub.tag is etree.PI:
+                    where, name = element, "processing instructions are"
+                elif sub.tag.startswith("{"):
+                    where, name = sub, f"{_local_name(sub.tag)} in namespace " \
+                                       f"{sub.tag[1:].split('}')[0]} is"
+                else:
+                    where, name = sub, f"{sub.tag} is"
+                self.problem(where, Issue(f"{name} not allowed inside {spec.tag}: it may "
+                                          f"contain only {allowed}"))
+                self._check_depth(sub, depth + 1)
+                broken = True
+                continue
+            if depth + 1 > self.max_depth:
+                self._depth_problem(sub)
+                broken = True
+                continue
+            verb = self._verb_as(sub, ANSWER_VERBS[sub.tag], depth + 1)
+            issue = None if verb is None else prompt_issue(verb, spec.tag)
+            if issue is not None:
+                self.problem(sub, issue)
+            if verb is None or issue is not None:
+                broken = True
+            else:
+                children.append(verb)
+        verb, issues = check_verb(spec, dict(element.attrib), "".join(text), self.base,
+                                  tuple(children))
+        for issue in issues:
+            self.problem(element, issue)
+        return None if broken else verb
+
+    def _verb_as(self, element: Any, spec: VerbSpec, depth: int) -> Verb | None:
         text = element.text
         if len(element):
-            text = self._inner_text(element, text)
+            text = self._inner_text(element, text, depth + 1)
         verb, issues = check_verb(spec, dict(element.attrib), text, self.base)
         for issue in issues:
             self.problem(element, issue)
         return verb
 
-    def _inner_text(self, element: Any, text: str | None) -> str | None:
+    def _inner_text(self, element: Any, text: str | None, depth: int = 3) -> str | None:
         """Text of a verb around comments; child elements are problems."""
         parts = [text or ""]
         complained = False
@@ -338,7 +385,7 @@ class _Walker:
                 hint = " (SSML is not supported)" if element.tag == "Speak" else ""
                 self.problem(element, Issue(f"{element.tag} must not contain {what}{hint}"))
                 complained = True
-            self._check_depth(sub, 3)
+            self._check_depth(sub, depth)
             parts.append(sub.tail or "")
         return "".join(parts)
 

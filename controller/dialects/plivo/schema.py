@@ -9,6 +9,7 @@ values and the reasons behind the strict readings is in `controller.xml.plivo`.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -16,6 +17,7 @@ from typing import Any, Protocol
 from controller.model import (
     NO_SOUND,
     ConferenceJoin,
+    Gather,
     Hangup,
     HangupReason,
     HttpMethod,
@@ -94,6 +96,9 @@ class VerbSpec:
     text: TextParser | None = None  # None: the element takes no text
     rules: Rules = _no_rules
     unsupported: tuple[str, ...] = ()  # Plivo attributes this controller does not do
+    # Elements it may contain (GetDigits: its prompts); the assembled children are passed
+    # to ``assemble`` in place of the text, which such an element does not take.
+    nested: tuple[str, ...] = ()
     defaults: dict[str, Any] = field(init=False, repr=False, compare=False)
     parsers: dict[str, Callable[[str, str, str | None], Any]] = field(
         init=False, repr=False, compare=False
@@ -296,8 +301,247 @@ REDIRECT = VerbSpec(
     text=lambda text, base: parse_text_url("Redirect", text, base),
 )
 
+# --- GetDigits, GetInput -----------------------------------------------------
+
+DTMF_KEYS = "1234567890*#"
+MAX_DIGITS = 127  # FreeSWITCH's play_and_get_digits collects into char[128]
+MAX_RETRIES = 100  # ours
+MAX_PROMPT_SOUNDS = 100  # prompt sounds (loops counted) of one GetDigits: ours
+AUTO_DIGIT_END_TIMEOUT = 5  # seconds, for digitEndTimeout="auto" (see markup [14])
+PROMPT_TAGS = ("Speak", "Play", "Wait")
+
+
+@dataclass(frozen=True)
+class FinishOnKey:
+    """One key 0-9, * or #; "" or none: no key ends the input."""
+
+    allowed: tuple[str, ...] = ("one of 0-9 * #", '""', "none")
+
+    def parse(self, name: str, raw: str, base: str | None) -> str:
+        if raw in ("", "none"):
+            return ""
+        if len(raw) == 1 and raw in DTMF_KEYS:
+            return raw
+        raise Invalid(f'{name} must be one key of 0-9, *, #, or "" or none', self.allowed)
+
+    def to_xml(self, value: Any) -> str:
+        return str(value)
+
+
+@dataclass(frozen=True)
+class DigitSet:
+    """Keys of 0-9 * #, each at most once, at least one."""
+
+    allowed: tuple[str, ...] = ("1-12 of 0-9 * #, no repeats",)
+
+    def parse(self, name: str, raw: str, base: str | None) -> str:
+        if raw == "":
+            raise Invalid(f"{name} must list at least one key", self.allowed)
+        bad = sorted({c for c in raw if c not in DTMF_KEYS})
+        if bad:
+            raise Invalid(f"{name} may contain only 0-9, * and #, not {''.join(bad)!r}",
+                          self.allowed)
+        if len(set(raw)) != len(raw):
+            raise Invalid(f"{name} lists a key twice", self.allowed)
+        return raw
+
+    def to_xml(self, value: Any) -> str:
+        return str(value)
+
+
+@dataclass(frozen=True)
+class AutoOrInt:
+    """``auto`` (None) or an integer low-high."""
+
+    low: int
+    high: int
+
+    @property
+    def allowed(self) -> tuple[str, ...]:
+        return ("auto", f"integer {self.low}-{self.high}")
+
+    def parse(self, name: str, raw: str, base: str | None) -> int | None:
+        if raw == "auto":
+            return None
+        try:
+            return Int(self.low, self.high).parse(name, raw, base)
+        except Invalid:
+            raise Invalid(f"{name} must be auto or an integer {self.low}-{self.high}",
+                          self.allowed) from None
+
+    def to_xml(self, value: Any) -> str:
+        return "auto" if value is None else str(value)
+
+
+@dataclass(frozen=True)
+class InputType:
+    """Plivo's inputType: only ``dtmf`` runs here; speech is refused by name."""
+
+    allowed: tuple[str, ...] = ("dtmf",)
+
+    def parse(self, name: str, raw: str, base: str | None) -> str:
+        if raw == "dtmf":
+            return raw
+        if raw in ("speech", "dtmf speech"):
+            raise Invalid(f'{name}="{raw}" is not supported: this controller has no speech '
+                          'recognition and collects digits only; use inputType="dtmf"',
+                          self.allowed)
+        raise Invalid(f'{name} must be dtmf (Plivo also knows speech and "dtmf speech", '
+                      "which this controller does not support)", self.allowed)
+
+    def to_xml(self, value: Any) -> str:
+        return str(value)
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """Free text of a given shape (speech attributes we check but do not use)."""
+
+    regex: str
+    shown: str
+
+    @property
+    def allowed(self) -> tuple[str, ...]:
+        return (self.shown,)
+
+    def parse(self, name: str, raw: str, base: str | None) -> str:
+        if re.fullmatch(self.regex, raw):
+            return raw
+        raise Invalid(f"{name} must be {self.shown}", self.allowed)
+
+    def to_xml(self, value: Any) -> str:
+        return str(value)
+
+
+def prompt_issue(prompt: Verb, tag: str) -> Issue | None:
+    """A Speak/Play/Wait that cannot be a prompt of ``tag``: the prompts become one sound
+    FreeSWITCH plays before it listens, so it must end and cannot listen itself."""
+    if isinstance(prompt, (Speak, Play)) and prompt.loop == 0:
+        return Issue(f'loop="0" (endless) is not allowed inside {tag}: the prompt must end '
+                     "for the input to begin", "loop", "0")
+    if isinstance(prompt, Wait) and prompt.silence:
+        return Issue(f'silence="true" is not allowed inside {tag}: a prompt waits a fixed '
+                     "length", "silence", "true")
+    return None
+
+
+def _prompt_count_issues(children: tuple[Verb, ...], tag: str) -> list[Issue]:
+    count = sum(max(1, c.loop) if isinstance(c, (Speak, Play)) else 1 + c.beep
+                for c in children if isinstance(c, (Speak, Play, Wait)))
+    if count > MAX_PROMPT_SOUNDS:
+        return [Issue(f"the prompts of {tag} add up to {count} sounds (loops counted); "
+                      f"the limit is {MAX_PROMPT_SOUNDS}")]
+    return []
+
+
+def _action_required(tag: str) -> Rules:
+    def rules(raw: Mapping[str, str], values: Mapping[str, Any], failed: set[str]) -> list[Issue]:
+        # Strict: without action the digits would go nowhere (Plivo documents no default).
+        if "action" not in raw:
+            return [Issue(f"{tag} needs an action URL: where the digits are sent")]
+        return []
+
+    return rules
+
+
+def _get_input_rules(
+    raw: Mapping[str, str], values: Mapping[str, Any], failed: set[str]
+) -> list[Issue]:
+    issues = _action_required("GetInput")(raw, values, failed)
+    if "inputType" not in raw:
+        # Plivo has no default to fall back on; speech is what this controller lacks.
+        issues.append(Issue('GetInput needs inputType="dtmf" (the only input type this '
+                            "controller supports)"))
+    return issues
+
+
+def _get_digits(values: Mapping[str, Any], prompts: tuple[Verb, ...]) -> Gather:
+    return Gather(
+        action=_hook(values, "action", "method"),
+        prompts=prompts,  # type: ignore[arg-type]  # only Speak/Play/Wait are nested
+        timeout=values["timeout"],
+        digit_timeout=values["digitTimeout"],
+        finish_on_key=values["finishOnKey"],
+        num_digits=values["numDigits"],
+        valid_digits=values["validDigits"],
+        retries=values["retries"],
+        redirect=values["redirect"],
+        invalid_sound=values["invalidDigitsSound"] or "",
+        beep=values["playBeep"],
+        log_digits=values["log"],
+    )
+
+
+def _get_input(values: Mapping[str, Any], prompts: tuple[Verb, ...]) -> Gather:
+    digit_end = values["digitEndTimeout"]
+    return Gather(
+        action=_hook(values, "action", "method"),
+        prompts=prompts,  # type: ignore[arg-type]
+        timeout=values["executionTimeout"],
+        digit_timeout=AUTO_DIGIT_END_TIMEOUT if digit_end is None else digit_end,
+        finish_on_key=values["finishOnKey"],
+        num_digits=values["numDigits"],
+        redirect=values["redirect"],
+        log_digits=values["log"],
+        action_extra=(("InputType", "dtmf"),),
+    )
+
+
+GET_DIGITS = VerbSpec(
+    tag="GetDigits",
+    attrs=(
+        Attr("action", "action", URL, None),
+        Attr("method", "method", METHOD, HttpMethod.POST),
+        Attr("timeout", "timeout", Int(1, MAX_SECONDS), 5),
+        Attr("digitTimeout", "digit_timeout", Int(1, MAX_SECONDS), 2),
+        Attr("finishOnKey", "finish_on_key", FinishOnKey(), "#"),
+        Attr("numDigits", "num_digits", Int(1, MAX_DIGITS), 99),
+        Attr("retries", "retries", Int(1, MAX_RETRIES), 1),
+        Attr("redirect", "redirect", BOOL, True),
+        Attr("playBeep", "play_beep", BOOL, False),
+        Attr("validDigits", "valid_digits", DigitSet(), DTMF_KEYS),
+        Attr("invalidDigitsSound", "invalid_digits_sound", URL, None),
+        Attr("log", "log", BOOL, True),
+    ),
+    assemble=_get_digits,
+    rules=_action_required("GetDigits"),
+    unsupported=("async",),
+    nested=PROMPT_TAGS,
+)
+
+GET_INPUT = VerbSpec(
+    tag="GetInput",
+    attrs=(
+        Attr("action", "action", URL, None),
+        Attr("method", "method", METHOD, HttpMethod.POST),
+        Attr("inputType", "input_type", InputType(), "dtmf"),
+        Attr("executionTimeout", "execution_timeout", Int(5, 60), 15),
+        Attr("digitEndTimeout", "digit_end_timeout", AutoOrInt(2, 10), None),
+        Attr("finishOnKey", "finish_on_key", FinishOnKey(), "#"),
+        Attr("numDigits", "num_digits", Int(1, MAX_DIGITS), 99),
+        Attr("log", "log", BOOL, True),
+        Attr("redirect", "redirect", BOOL, True),
+        # Speech recognition settings: checked, without effect for inputType="dtmf" (as
+        # on Plivo, where they apply to speech input only). See markup [15].
+        Attr("speechEndTimeout", "speech_end_timeout", AutoOrInt(2, 10), None),
+        Attr("speechModel", "speech_model",
+             Pattern(r"[A-Za-z0-9_\-]{1,64}", "a model name (letters, digits, _ -)"), None),
+        Attr("hints", "hints", Pattern(r"[^\x00-\x1f]{1,10000}", "1-10000 characters"), None),
+        Attr("language", "language",
+             Pattern(r"[a-z]{2,3}(?:-[A-Za-z0-9]{2,8}){0,2}", "a language code such as en-US"),
+             None),
+        Attr("interimSpeechResultsCallback", "interim_speech_results_callback", URL, None),
+        Attr("interimSpeechResultsCallbackMethod", "interim_speech_results_callback_method",
+             METHOD, HttpMethod.POST),
+        Attr("profanityFilter", "profanity_filter", BOOL, False),
+    ),
+    assemble=_get_input,
+    rules=_get_input_rules,
+    nested=PROMPT_TAGS,
+)
+
 ANSWER_VERBS: dict[str, VerbSpec] = {
-    s.tag: s for s in (CONFERENCE, HANGUP, PLAY, REDIRECT, SPEAK, WAIT)
+    s.tag: s for s in (CONFERENCE, GET_DIGITS, GET_INPUT, HANGUP, PLAY, REDIRECT, SPEAK, WAIT)
 }
 SOUND_VERBS: dict[str, VerbSpec] = {s.tag: s for s in (PLAY, SPEAK, WAIT)}
 
@@ -306,8 +550,6 @@ PLIVO_UNSUPPORTED_VERBS = frozenset(
     {
         "DTMF",
         "Dial",
-        "GetDigits",
-        "GetInput",
         "Message",
         "MultiPartyCall",
         "PreAnswer",
@@ -334,11 +576,17 @@ def _unknown_attribute(spec: VerbSpec, name: str, raw: str) -> Issue:
 
 
 def check_verb(
-    spec: VerbSpec, raw: Mapping[str, str], text: str | None, base: str | None
+    spec: VerbSpec,
+    raw: Mapping[str, str],
+    text: str | None,
+    base: str | None,
+    children: tuple[Verb, ...] = (),
 ) -> tuple[Verb | None, list[Issue]]:
     """Validate one element's attributes and text; the verb, or every issue found.
 
     `base` is the document URL relative URLs resolve against (None: keep them).
+    `children`: the verbs nested in an element that takes some (``spec.nested``),
+    already checked one by one.
     """
     values = dict(spec.defaults)  # a value that fails to parse keeps its default
     issues: list[Issue] = []
@@ -369,6 +617,9 @@ def check_verb(
     # Rules run on whatever did parse, so one pass reports every problem.
     if spec.rules is not _no_rules:
         issues.extend(spec.rules(raw, values, failed))
+    if spec.nested:
+        issues.extend(_prompt_count_issues(children, spec.tag))
+        body = children
     if issues:
         return None, issues
     return spec.assemble(values, body), []
