@@ -343,6 +343,18 @@ class PlivoSettings:
 
 
 @dataclass(frozen=True)
+class CxmlSettings:
+    account_sid: str = _setting(
+        "", _text, "cXML (SignalWire/Twilio) AccountSid sent on every request; with auth_token "
+        "the user name of the /2010-04-01 REST API (empty: REST API off)")
+    auth_token: str = _setting(
+        "", _text,
+        "key of X-Twilio-Signature/X-SignalWire-Signature on every request and the REST API "
+        "password (empty: no signature)", secret=True,
+    )
+
+
+@dataclass(frozen=True)
 class LogSettings:
     level: str = _setting(
         "INFO", _choice("DEBUG", "INFO", "WARNING", "ERROR"), "log level (JSON lines on stderr)"
@@ -362,6 +374,7 @@ class Settings:
     api: ApiSettings = field(default_factory=ApiSettings)
     transcription: TranscriptionSettings = field(default_factory=TranscriptionSettings)
     plivo: PlivoSettings = field(default_factory=PlivoSettings)
+    cxml: CxmlSettings = field(default_factory=CxmlSettings)
     log: LogSettings = field(default_factory=LogSettings)
 
     @property
@@ -401,6 +414,7 @@ _SECTION_TYPES = {
     "api": ApiSettings,
     "transcription": TranscriptionSettings,
     "plivo": PlivoSettings,
+    "cxml": CxmlSettings,
     "log": LogSettings,
 }
 

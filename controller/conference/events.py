@@ -39,6 +39,30 @@ class MemberFacts:
 
 
 @dataclass(frozen=True)
+class MemberState:
+    """A member's state when a room event about it happened (FreeSWITCH's Speak, Hold and
+    Member-Type headers, and what its join decided): for faces that report it with every
+    event (cXML's Muted, Hold, Coaching, StartConferenceOnEnter, EndConferenceOnExit)."""
+
+    muted: bool = False
+    held: bool = False
+    starter: bool = False  # start_on_enter: a moderator in FreeSWITCH's terms
+    end_on_exit: bool = False
+    coaching: bool = False
+    coached: tuple[str, ...] = ()  # the calls (uuid or the face's id) that hear this coach
+    label: str = ""
+
+
+# Why a room ended (EngineEvent.reason of ROOM_ENDED), and who ended it (ended_by). One
+# word each but the first: a REST end stores its reason in the room's ``cc_end_reason``
+# variable, and mod_conference splits its API arguments at every space.
+END_LAST_LEFT = "last member left"
+END_BY_MEMBER = "end-on-exit-member-left"
+END_BY_API = "ended-via-api"
+END_TIME_LIMIT = "time-limit"
+
+
+@dataclass(frozen=True)
 class RecordingFacts:
     recording_id: str
     url: str
@@ -76,3 +100,5 @@ class EngineEvent:
     coaching: bool = False  # MEMBER_COACHING: on or off
     tag: str = ""  # the room's tag (RoomHooks.tag)
     recovered: bool = False  # reported after a controller restart, from what was left
+    member_state: MemberState | None = None  # room events about a member
+    ended_by: str = ""  # ROOM_ENDED by a member leaving: that member's call uuid

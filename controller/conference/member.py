@@ -24,7 +24,7 @@ from controller.conference.rooms import MEMBER_STATE_ACTIONS
 from controller.dialects.base import Purpose
 from controller.esl import CallerGone, EslError, Event, Execution
 from controller.esl.outbound import WAKE
-from controller.freeswitch import apps, conference, replies
+from controller.freeswitch import apps, conference, replies, scheduler
 from controller.freeswitch.args import UnsafeArgument, tts_file
 from controller.logs import bind_log_context, log_context
 from controller.media import beep_sound, document_sound, tts_voice
@@ -60,6 +60,7 @@ class ConferenceMember:
         self.plan: JoinPlan | None = None
         self.recording = None  # RecordingFacts of the room's recording, seen at join
         self.kicked_by_command = False
+        self.stay_limited = False  # a FreeSWITCH task ends this member's stay (time limit)
 
     def run(self) -> Document | None:
         with log_context(room=self.join.room):
@@ -97,7 +98,7 @@ class ConferenceMember:
         wait = ""
         if join.wait_sound is not None:
             wait = self._document_sound(join.wait_sound, "waitSound")
-        elif not join.start_on_enter:
+        elif not join.start_on_enter and join.wait_music:
             wait = self.settings.media.default_wait_sound
         return plan_join(
             join,
@@ -221,8 +222,23 @@ class ConferenceMember:
         except Exception as exc:  # the member stays in the room whatever this costs
             log.error("room setup after join failed: %s", exc)
         self.recording = self._room_recording()
+        if self.join.member_time_limit:
+            self._limit_stay(self.join.member_time_limit)
         if self.call.interrupt_pending():
             self._commands()
+
+    def _limit_stay(self, seconds: int) -> None:
+        """This member leaves the room after ``seconds`` (cXML Dial timeLimit) and goes on
+        with its action: a FreeSWITCH task, so it fires whether or not we are running
+        (``sched_api`` whole seconds, see controller.freeswitch.scheduler)."""
+        reply = self._api(scheduler.sched_api(
+            seconds, self._limit_group, conference.kick(self.plan.fs_room,
+                                                        int(self.member.member_id))))
+        self.stay_limited = reply.startswith("+OK")
+
+    @property
+    def _limit_group(self) -> str:
+        return f"cc_ml_{self.call.facts.uuid}"
 
     def _room_recording(self):
         room = self.engine.rooms.rooms.get(self.plan.fs_room)
@@ -253,6 +269,11 @@ class ConferenceMember:
             log.info("room %s is full: going on with the next verb", self.plan.fs_room)
             return None
         log.info("left the room")
+        if self.stay_limited:  # the task must not kick whoever has this member id next
+            try:
+                self.engine.rooms.esl.api(scheduler.sched_del(self._limit_group))
+            except EslError as exc:
+                log.warning("cannot cancel this member's time limit: %s", exc)
         hungup = self.session.hungup.is_set()
         if not hungup:
             self.call._start(apps.unset_var(RESUME_VARIABLE))

@@ -34,9 +34,12 @@ import gevent
 import gevent.lock
 
 from controller.conference.events import (
+    END_BY_MEMBER,
+    END_LAST_LEFT,
     CallStatus,
     EngineEvent,
     MemberFacts,
+    MemberState,
     RecordingFacts,
     TranscriptionFacts,
 )
@@ -91,6 +94,8 @@ class Member:
     call_uuid: str
     joined_at: float
     call_id: str = ""  # the face's id for the call
+    label: str = ""  # what its join called it (ConferenceJoin.label)
+    end_on_exit: bool = False  # its join's end_on_exit: leaving ends the room
 
 
 @dataclass(frozen=True)
@@ -173,6 +178,7 @@ class Room:
     time_limit: int = 0
     state: RoomState | None = None  # None until the creator's join told us
     sequence: int = 0  # last sequence number given to an event of this room
+    ended_by: str = ""  # call uuid of the end_on_exit member whose leaving ends the room
     started: bool = False
     # coach member id -> call uuids of the members who hear the coach
     coaches: dict[str, frozenset[str]] = field(default_factory=dict)
@@ -188,6 +194,22 @@ class Room:
             fmt = os.path.splitext(recording.fs_path)[1].lstrip(".")
             return RecordingFacts(recording.recording_id, url_for(recording.recording_id, fmt))
         return None
+
+
+def _member_state(room: Room, member: Member, event: Event | None) -> MemberState:
+    """The member's state as its event says (Speak, Hold, Member-Type: every member event
+    carries them, capture 07a) and as its join decided (label, end_on_exit)."""
+    held = event is not None and event.get("Hold") == "true"
+    coached = room.coaches.get(member.member_id)
+    return MemberState(
+        muted=event is not None and event.get("Speak") == "false" and not held,
+        held=held,
+        starter=event is not None and event.get("Member-Type") == "moderator",
+        end_on_exit=member.end_on_exit,
+        coaching=coached is not None,
+        coached=tuple(sorted(coached or ())),
+        label=member.label,
+    )
 
 
 class RoomError(Exception):
@@ -224,6 +246,9 @@ class RoomManager:
         # The creator's decisions, known before FreeSWITCH creates the room (the join is
         # planned first): by call uuid, until that call's add-member arrives.
         self._expected: dict[str, RoomState] = {}
+        # What each joining call's ConferenceJoin says of the member (label, end_on_exit),
+        # by call uuid until its add-member arrives.
+        self._joins: dict[str, ConferenceJoin] = {}
         # Recordings FreeSWITCH could not open (start-recording with Error): it still
         # fires stop-recording after that (conference_record.c falls through to `end:`),
         # and the application must hear about the failure once, not twice.
@@ -347,6 +372,8 @@ class RoomManager:
             room = self.rooms.get(fs_room)
             if room is not None:
                 member = room.members.pop(event.get("Member-ID", ""), None)
+                if member is not None and member.end_on_exit and not room.ended_by:
+                    room.ended_by = member.call_uuid  # mod_conference ends the room (03c)
                 self._room_event(room, EventKind.MEMBER_LEFT, event, member=member)
                 self._coach_left(room, event.get("Member-ID", ""))
         elif action in MEMBER_STATE_ACTIONS:
@@ -390,7 +417,8 @@ class RoomManager:
                     self._recording_stopped(fs_room, _with_path(event, path), error=(
                         "the room ended before FreeSWITCH started this recording"))
                 self._room_event(room, EventKind.ROOM_ENDED, event,
-                                 reason=event.get("cc_end_reason", "") or "last member left")
+                                 reason=event.get("cc_end_reason", "")
+                                 or (END_BY_MEMBER if room.ended_by else END_LAST_LEFT))
             conference_uuid = event.get("Conference-Unique-ID", "") or (room.uuid if room else "")
             if conference_uuid:
                 timer = self._timers.pop(conference_uuid, None)
@@ -404,6 +432,9 @@ class RoomManager:
         mid = event.get("Member-ID", "")
         call_uuid = event.get("Unique-ID", "")
         member = room.members.setdefault(mid, Member(mid, call_uuid, time.time()))
+        join = self._joins.pop(call_uuid, None)
+        if join is not None:
+            member.label, member.end_on_exit = join.label, join.end_on_exit
         expected = self._expected.pop(call_uuid, None)
         if room.state is None:
             if expected is not None and event.get("Conference-Size") == "1":
@@ -435,6 +466,9 @@ class RoomManager:
             sequence=room.next_sequence(), tag=state.hooks.tag, reason=reason,
             timestamp_us=event.timestamp_us if event is not None else int(time.time() * 1e6),
             recording=recording, coaching=coaching,
+            member_state=None if member is None else _member_state(room, member, event),
+            ended_by=room.ended_by if kind is EventKind.ROOM_ENDED and reason == END_BY_MEMBER
+            else "",
         )
         self.notifier.emit(engine_event, state.hooks.hook, state.dialect,
                            lane=f"room:{room.fs_name}")
@@ -451,10 +485,12 @@ class RoomManager:
         room should it be the one that creates it."""
         state = RoomState(dialect, join.room_hooks, join.recording_callback or join.callback)
         self._expected[call_uuid] = state
+        self._joins[call_uuid] = join
         return state
 
     def forget_join(self, call_uuid: str) -> None:
         self._expected.pop(call_uuid, None)
+        self._joins.pop(call_uuid, None)
 
     def member_joined(self, plan: JoinPlan, member: MemberFacts, creator: bool, api: ApiCall,
                       join: ConferenceJoin, dialect: str) -> None:

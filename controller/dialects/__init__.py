@@ -14,6 +14,7 @@ from controller.dialects.base import Dialect
 
 BUILTIN = (
     "controller.dialects.plivo.dialect",
+    "controller.dialects.cxml.dialect",
 )
 
 _REGISTRY: dict[str, Dialect] = {}

@@ -129,7 +129,10 @@ def test_every_conference_join_field_is_used_by_the_plan():
                          "room_hooks", "recording_callback", "recording_events",
                          "record_min_members", "hold", "hold_sound", "coach",
                          # the member's own webhooks (controller.conference.member)
-                         "callback_events"}
+                         "callback_events",
+                         # the member's (controller.conference.member): a FreeSWITCH task
+                         # ends its stay; no wait sound at all; the room manager keeps labels
+                         "member_time_limit", "wait_music", "label"}
     fields = {f.name for f in dataclasses.fields(ConferenceJoin)}
     planned = {"muted", "start_on_enter", "end_on_exit", "stay_alone", "relay_dtmf",
                "max_members", "digits_match", "hangup_on_star", "record", "record_format",
