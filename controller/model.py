@@ -218,9 +218,6 @@ class ConferenceJoin:
     label: str = ""  # the application's name for this member (cXML participantLabel)
     member_time_limit: int = 0  # seconds this member may stay (cXML Dial timeLimit); 0 = none
     wait_music: bool = True  # False: silence while waiting for a starter (cXML waitUrl="")
-    label: str = ""  # the application's name for this member (cXML participantLabel)
-    member_time_limit: int = 0  # seconds this member may stay (cXML Dial timeLimit); 0 = none
-    wait_music: bool = True  # False: silence while waiting for a starter (cXML waitUrl="")
     # A room has one coach at a time: this member's coaching ends any other's (Bandwidth).
     single_coach: bool = False
 
