@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 
 import pytest
-from cxml_app import ACCOUNT_SID, AUTH_TOKEN, CxmlApp
+from cxml_testapp import ACCOUNT_SID, AUTH_TOKEN, CxmlApp
 from stack import Stack
 from twilio.rest import Client
 

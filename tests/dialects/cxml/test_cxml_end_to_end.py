@@ -12,7 +12,7 @@ import json
 import re
 
 import pytest
-from cxml_app import ACCOUNT_SID, wait_until
+from cxml_testapp import ACCOUNT_SID, wait_until
 from hearing import hearing, members
 from stack import real_freeswitch
 from twilio.base.exceptions import TwilioRestException
