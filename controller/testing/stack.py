@@ -1,0 +1,239 @@
+"""The whole product on real sockets: FreeSWITCH (simulated, or real when FS_ESL_HOST is
+set), the controller service, and the application under test.
+
+    with Stack(tmp_path, app=my_wsgi_app) as stack:      # or app="http://127.0.0.1:5000"
+        phone = stack.phones.call("1000", caller_id="alice")
+        stack.requests.wait_for("/callbacks", ConferenceAction="enter")
+
+The application is a WSGI callable (served here on a free loopback port and
+recorded: ``stack.requests``) or the base URL of one already running. Its answer
+and hangup URLs default to ``<app>/answer`` and ``<app>/hangup``; ``settings``
+overrides any controller setting (``{"app": {"answer_url": "/voice"}}``: a path is
+taken relative to the application).
+
+Against a real FreeSWITCH (FS_ESL_HOST, FS_ESL_PORT, FS_ESL_PASSWORD, FS_SIP_HOST,
+FS_SIP_PORT, FS_SIP_USER, FS_SIP_PASSWORD, CC_OUTBOUND_LISTEN_PORT, CC_TEST_HOST)
+the phones are SIPp processes and the controller listens where FreeSWITCH's
+dialplan sends calls.
+
+gevent must have patched the standard library before this module is imported
+(the pytest plugin does it; so does ``conference-controller``).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import gevent
+import requests
+from gevent.pywsgi import WSGIServer
+
+from controller.config import load_settings
+from controller.service import ControllerService
+from controller.testing.recorder import RecordingApp
+
+API_TOKEN = "test-token"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def real_freeswitch() -> bool:
+    return bool(os.environ.get("FS_ESL_HOST"))
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 15.0,
+               what: str = "condition") -> Any:
+    """Poll ``predicate`` until it returns something true (returned); AssertionError after
+    ``timeout`` seconds naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        gevent.sleep(0.02)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+class Stack:
+    """Simulator (or real FreeSWITCH) + controller + application, started by ``with``.
+
+    ``control_port``: also start the simulator's HTTP control server there (0: any free
+    port; None: none), so other processes can place calls (``conference-controller sim
+    call``). ``http_port``/``outbound_port``: the controller's ports (None: free ones).
+    ``simulate``: True for the simulator even when FS_ESL_HOST names a real FreeSWITCH.
+    """
+
+    def __init__(self, tmp_path: Path | str, app: Any = None,
+                 settings: Mapping[str, Mapping[str, str]] | None = None,
+                 time_scale: float = 1.0, start_controller: bool = True,
+                 http_port: int | None = None, outbound_port: int | None = None,
+                 control_port: int | None = None, api_token: str = API_TOKEN,
+                 simulate: bool = False):
+        self.tmp_path = Path(tmp_path)
+        self.app = app
+        self.extra_settings = {k: dict(v) for k, v in (settings or {}).items()}
+        self.time_scale = time_scale
+        self.start_controller = start_controller
+        self.control_port = control_port
+        self.api_token = api_token
+        self.real = real_freeswitch() and not simulate
+        self.sim: Any = None
+        self.phones: Any = None
+        self.controller: ControllerService | None = None
+        self.app_server: WSGIServer | None = None
+        self.requests: RecordingApp | None = None
+        self.app_url = app.rstrip("/") if isinstance(app, str) else ""
+        self.http_port = http_port or free_port()  # known up front: RecordUrl is built from it
+        self.outbound_port = outbound_port or 0
+
+    # ------------------------------------------------------------ settings
+    def settings_overrides(self) -> dict[str, dict[str, str]]:
+        outbound_port = self.outbound_port
+        if self.real:
+            outbound_port = int(os.environ.get("CC_OUTBOUND_LISTEN_PORT", "0")) or outbound_port
+        overrides: dict[str, dict[str, str]] = {
+            "freeswitch": {"esl_host": self.esl_host, "esl_port": str(self.esl_port),
+                           "esl_password": self.esl_password, "command_timeout": "5"},
+            "outbound": {"listen_host": "0.0.0.0" if self.real else "127.0.0.1",
+                         "listen_port": str(outbound_port)},
+            "http": {"listen_host": "127.0.0.1", "listen_port": str(self.http_port),
+                     "public_base_url": f"http://127.0.0.1:{self.http_port}"},
+            "recordings": self._shared_dir("RECORDINGS", "recordings"),
+            "media": self._shared_dir("MEDIA", "media"),
+            "data": {"directory": str(self.tmp_path / "data")},
+            "webhooks": {"retries": "1", "backoff": "0.05", "read_timeout": "5"},
+            "api": {"token": self.api_token},
+            "app": {},
+        }
+        if self.app_url:
+            overrides["app"]["answer_url"] = "/answer"
+            overrides["app"]["hangup_url"] = "/hangup"
+        for section, values in self.extra_settings.items():
+            overrides.setdefault(section, {}).update(values)
+        for key in ("answer_url", "hangup_url"):
+            value = overrides["app"].get(key, "")
+            if value.startswith("/"):
+                if not self.app_url:
+                    raise ValueError(f"settings app.{key} {value!r} is a path, but the stack "
+                                     "has no application to resolve it against")
+                overrides["app"][key] = self.app_url + value
+        return overrides
+
+    def _shared_dir(self, kind: str, name: str) -> dict[str, str]:
+        """A directory FreeSWITCH writes/reads and the controller reads/writes. On the
+        simulator both are this test's tmp dir; a real FreeSWITCH names its own path
+        (CC_<KIND>_DIRECTORY) and where this process sees it (CC_<KIND>_LOCAL_DIRECTORY)."""
+        if self.real and os.environ.get(f"CC_{kind}_DIRECTORY"):
+            return {"directory": os.environ[f"CC_{kind}_DIRECTORY"],
+                    "local_directory": os.environ.get(f"CC_{kind}_LOCAL_DIRECTORY", "")}
+        return {"directory": str(self.tmp_path / name)}
+
+    # ------------------------------------------------------------ lifecycle
+    def __enter__(self) -> Stack:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def start(self) -> Stack:
+        if self.app is not None and not isinstance(self.app, str):
+            self.requests = RecordingApp(self.app)
+            self.app_server = WSGIServer(("127.0.0.1", 0), self.requests, log=None)
+            self.app_server.start()
+            self.app_url = f"http://127.0.0.1:{self.app_server.address[1]}"
+        if self.real:
+            self._start_real()
+        else:
+            self._start_sim()
+        if self.start_controller:
+            self.start_controller_service()
+        return self
+
+    def _start_sim(self) -> None:
+        from controller.sim import SimConfig, Simulator
+
+        self.outbound_port = self.outbound_port or free_port()
+        self.sim = Simulator(SimConfig(
+            esl_host="127.0.0.1", esl_port=0, password="ClueCon",
+            outbound_host="127.0.0.1", outbound_port=self.outbound_port,
+            recordings_dir=str(self.tmp_path / "recordings"), time_scale=self.time_scale,
+            product_dialplan=True, control_port=self.control_port,
+        ))
+        self.sim.start()
+        self.esl_host, self.esl_port, self.esl_password = "127.0.0.1", self.sim.esl_port, "ClueCon"
+        self.phones = self.sim.phones
+
+    def _start_real(self) -> None:
+        from controller.testing.sipp_phones import SippPhones
+
+        self.esl_host = os.environ["FS_ESL_HOST"]
+        self.esl_port = int(os.environ.get("FS_ESL_PORT", "8021"))
+        self.esl_password = os.environ.get("FS_ESL_PASSWORD", "ClueCon")
+        self.outbound_port = int(os.environ.get("CC_OUTBOUND_LISTEN_PORT", "8084"))
+        # FS_SIP_HOST, FS_SIP_PORT, FS_SIP_USER, FS_SIP_PASSWORD, FS_SIP_LOCAL_IP
+        self.phones = SippPhones.from_environment(
+            esl=lambda command: self.controller.esl.api(command)
+        )
+
+    def start_controller_service(self) -> ControllerService:
+        settings = load_settings(environ={}, overrides=self.settings_overrides())
+        self.controller = ControllerService(settings)
+        self.controller.start()
+        if not self.controller.esl.wait_connected(10):
+            raise RuntimeError(f"the controller did not reach FreeSWITCH at "
+                               f"{self.esl_host}:{self.esl_port} within 10 s")
+        gevent.sleep(0.05)  # the first resync runs right after connecting
+        return self.controller
+
+    def stop_controller_service(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+    def stop(self) -> None:
+        try:
+            if self.phones is not None:
+                self.phones.close()
+        finally:
+            self.stop_controller_service()
+            if self.sim is not None:
+                self.sim.stop()
+                self.sim = None
+            if self.app_server is not None:
+                self.app_server.stop(timeout=1)
+                self.app_server = None
+            self.phones = None
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------ helpers
+    @property
+    def api_base(self) -> str:
+        return f"http://127.0.0.1:{self.controller.http_port}"
+
+    @property
+    def auth_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_token}"}
+
+    def rest(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """A request to the controller's REST API with the stack's credentials:
+        ``stack.rest("GET", "/v1/conferences/lobby").json()``."""
+        headers = {**self.auth_headers, **kwargs.pop("headers", {})}
+        kwargs.setdefault("timeout", 10)
+        return requests.request(method, self.api_base + path, headers=headers, **kwargs)
+
+    def api(self, command: str) -> str:
+        """A FreeSWITCH API command through the controller's inbound connection."""
+        return self.controller.esl.api(command)
