@@ -36,6 +36,7 @@ from controller.conference.events import CallFacts, CallStatus
 from controller.conference.rooms import RoomManager
 from controller.config import Settings
 from controller.dialects.base import Dialect, Purpose, RequestContext, UnsupportedMarkup
+from controller.dialer import DialedLeg
 from controller.esl import CallerGone, EslError, Execution, OutboundSession
 from controller.esl.outbound import WAKE
 from controller.freeswitch import apps, channel
@@ -102,6 +103,8 @@ class Engine:
         self.notifier = notifier or Notifier(webhooks)
         self.calls = calls or CallRegistry()
         self.active_calls = 0
+        self.dialer = None  # controller.dialer.Dialer (set by the service): dialled legs
+        # tell it they were answered
 
     def dialect_for(self, destination: str) -> Dialect:
         app = self.settings.app
@@ -127,6 +130,7 @@ class CallSession:
         self.error = ""
         self.commands: collections.deque[CallCommand] = collections.deque()
         self.member = None  # the ConferenceMember while the call is in a room
+        self.dialed: DialedLeg | None = None  # a call we dialled (controller.dialer)
 
     @property
     def uuid(self) -> str:
@@ -139,19 +143,33 @@ class CallSession:
     # ------------------------------------------------------------ lifecycle
     def run(self) -> None:
         fields = self.session.connect(keep=RESUME_FIELDS)
-        destination = fields.get("Caller-Destination-Number", "")
-        self.dialect = self.engine.dialect_for(destination)
         uuid = self.session.uuid
-        self.facts = CallFacts(
-            uuid=uuid,
-            caller_number=fields.get("Caller-Caller-ID-Number", ""),
-            caller_name=fields.get("Caller-Caller-ID-Name", ""),
-            destination=destination,
-            direction=fields.get("Call-Direction", "inbound"),
-            dialect=self.dialect.name,
-            call_id=self.dialect.call_id(uuid),
-        )
+        self.dialed = dialed = self._dialed_leg(fields)
+        if dialed is not None:
+            # A leg we dialled reaches us answered, its connect reply showing the callee as
+            # the caller (`Outbound Call` / `uas`, capture 07d): the numbers are the dial's.
+            self.dialect = dialects.get(dialed.dialect)
+            self.answered = True
+            self.facts = CallFacts(
+                uuid=uuid, caller_number=dialed.from_number, caller_name=dialed.from_name,
+                destination=dialed.to, direction="outbound", dialect=self.dialect.name,
+                call_id=self.dialect.call_id(uuid),
+            )
+        else:
+            destination = fields.get("Caller-Destination-Number", "")
+            self.dialect = self.engine.dialect_for(destination)
+            self.facts = CallFacts(
+                uuid=uuid,
+                caller_number=fields.get("Caller-Caller-ID-Number", ""),
+                caller_name=fields.get("Caller-Caller-ID-Name", ""),
+                destination=destination,
+                direction=fields.get("Call-Direction", "inbound"),
+                dialect=self.dialect.name,
+                call_id=self.dialect.call_id(uuid),
+            )
         self.engine.calls.add(self)
+        if dialed is not None and self.engine.dialer is not None:
+            self.engine.dialer.leg_connected(uuid)
         with log_context(call_uuid=self.facts.uuid):
             log.info("call from %s to %s", self.facts.caller_number, self.facts.destination)
             try:
@@ -167,6 +185,10 @@ class CallSession:
                     )
                 else:
                     self._start(apps.set_var(CONTROLLED_VARIABLE, "true"))
+                    if dialed is not None and dialed.time_limit_secs:
+                        # FreeSWITCH ends the call on time even without us (sched_hangup).
+                        self._start(apps.sched_hangup(dialed.time_limit_secs,
+                                                      "ALLOTTED_TIMEOUT"))
                     self.run_document(self.fetch_answer())
             except CallerGone:
                 if not self.session.lost:
@@ -181,6 +203,13 @@ class CallSession:
             finally:
                 self.engine.calls.remove(self)
                 self._finish()
+
+    def _dialed_leg(self, fields: object) -> DialedLeg | None:
+        try:
+            return DialedLeg.from_fields(fields)
+        except ValueError as exc:
+            log.error("call %s: %s; run as an inbound call", self.session.uuid, exc)
+            return None
 
     def _start(self, call: apps.AppCall) -> Execution:
         return self.session.start(call.app, call.arg, loops=call.loops)
@@ -214,13 +243,21 @@ class CallSession:
         self.session.ended.wait(timeout=5)
         cause = self.session.hangup_cause or cause or "NORMAL_CLEARING"
         log.info("call ended: %s", cause)
-        hook = self.settings.app.hangup_url
-        if hook and self.facts is not None:
+        hook = self.hangup_hook()
+        if hook is not None and self.facts is not None:
             payload = self.dialect.request_payload(RequestContext(
                 Purpose.HANGUP, self.facts, CallStatus.COMPLETED, hangup_cause=cause,
                 error=self.error))
-            self.engine.notifier.send(Webhook(hook, HttpMethod(self.settings.app.hangup_method)),
+            self.engine.notifier.send(hook,
                                       payload, self.dialect.name, self.lane)
+
+    def hangup_hook(self) -> Webhook | None:
+        """Where the end of the call is reported: a dialled call's own hangup hook, else
+        ``[app] hangup_url``."""
+        if self.dialed is not None and self.dialed.hangup is not None:
+            return self.dialed.hangup
+        app = self.settings.app
+        return Webhook(app.hangup_url, HttpMethod(app.hangup_method)) if app.hangup_url else None
 
     @property
     def lane(self) -> str:
@@ -276,6 +313,11 @@ class CallSession:
 
     # ------------------------------------------------------------ documents
     def fetch_answer(self) -> Document:
+        if self.dialed is not None:
+            # A dialled call: the dial's answer hook, or none (it waits for live commands).
+            if self.dialed.answer is None:
+                return Document()
+            return self.fetch(self.dialed.answer, Purpose.ANSWER)
         app = self.settings.app
         url = app.number_answer_urls.get(self.facts.destination) or app.answer_url
         if not url:

@@ -119,6 +119,17 @@ def _number_map(raw: str) -> Mapping[str, str]:
     return MappingProxyType(result)
 
 
+def _host_port(raw: str) -> str:
+    """``host:port`` or empty."""
+    value = raw.strip()
+    if not value:
+        return ""
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError("must be host:port (e.g. controller:8084) or empty")
+    return value
+
+
 def _dialect_name(raw: str) -> str:
     value = raw.strip().lower()
     if not value or not all(c.isalnum() or c == "_" for c in value):
@@ -189,6 +200,28 @@ class OutboundSettings:
     )
     listen_port: int = _setting(
         "8084", _int_range(0, 65535), "outbound Event Socket port (0: any free port)"
+    )
+    connect_address: str = _setting(
+        "", _host_port,
+        "host:port FreeSWITCH connects dialled calls to (`&socket(...)`); empty: listen_host "
+        "(127.0.0.1 for 0.0.0.0) and the listening port. In Docker: the controller's name",
+    )
+    caller_id_number: str = _setting(
+        "", _text, "caller ID number of dialled calls that give none (empty: FreeSWITCH's)"
+    )
+    caller_id_name: str = _setting(
+        "", _text, "caller ID name of dialled calls that give none (empty: FreeSWITCH's)"
+    )
+    ring_timeout: int = _setting(
+        "60", _int_range(1, 600), "seconds a dialled call rings before it is NO_ANSWER"
+    )
+    sip_profile: str = _setting(
+        "internal", _nonempty, "sofia profile that sip: addresses are dialled through"
+    )
+    gateway: str = _setting(
+        "", _text,
+        "sofia gateway phone numbers are dialled through (freeswitch-conf: FS_GATEWAY_NAME); "
+        "empty: numbers are registered SIP users",
     )
 
 

@@ -15,6 +15,7 @@ from gevent.pywsgi import WSGIServer
 from controller.call import Engine
 from controller.conference.rooms import RoomManager
 from controller.config import Settings
+from controller.dialer import Dialer, connect_address
 from controller.esl import InboundClient, OutboundServer
 from controller.esl.protocol import no_delay
 from controller.media_cache import MediaCache
@@ -66,6 +67,9 @@ class ControllerService:
             settings.outbound.listen_host, settings.outbound.listen_port,
             self.engine.handle_call, command_timeout=fs.command_timeout,
         )
+        self.dialer = Dialer(self.esl, settings,
+                             lambda: connect_address(settings.outbound, self.outbound.address))
+        self.engine.dialer = self.dialer
         self.http: WSGIServer | None = None
         self.stopped = gevent.event.Event()
 

@@ -330,6 +330,7 @@ def build_openapi() -> dict[str, Any]:
             "post": _post(summary, body, description, f"member_{action}", 200,
                           _ref("MemberActionResult"), "members", writes),
         }
+    paths.setdefault("/v1/calls", {})["post"] = _dial_operation()
     return {
         "openapi": "3.0.3",
         "info": {"title": "Conference controller REST API", "version": __version__,
@@ -364,6 +365,65 @@ def build_openapi() -> dict[str, Any]:
                     "schema": {"type": "string", "pattern": IDEMPOTENCY_PATTERN},
                 },
             },
-            "schemas": _schemas(),
+            "schemas": {**_schemas(), **_dial_schemas()},
+        },
+    }
+
+def _dial_operation() -> dict[str, Any]:
+    """``POST /v1/calls`` (controller/api/dial.py)."""
+    operation = _post(
+        "Dial out", "DialRequest",
+        "Rings `to` and returns at once with the call's uuid. When the callee answers, the "
+        "call fetches `answer_url` (Direction `outbound`) and runs like an inbound call; its "
+        "end is reported to `hangup_url` (default: the configured hangup URL) with its "
+        "HangupCause. A call never answered is reported there once, with FreeSWITCH's "
+        "cause: USER_BUSY, NO_ANSWER (after `ring_timeout`), NORMAL_TEMPORARY_FAILURE, "
+        "ORIGINATOR_CANCEL...", "dial", 201, _ref("DialResult"), "calls",
+        (401, 409, 413, 415, 422, 500, 503))
+    operation["requestBody"]["content"][JSON]["examples"] = {"sip": {"value": {
+        "to": "sip:alice@127.0.0.1:5090", "from": "+15551230000",
+        "answer_url": "http://127.0.0.1:9/answer"}}}
+    return operation
+
+
+def _dial_schemas() -> dict[str, Any]:
+    from controller.api.dial import METHODS
+    from controller.dialer import MAX_RING_SECONDS, MAX_TIME_LIMIT_SECONDS
+
+    url = {"type": "string", "format": "uri", "maxLength": inputs.MAX_URL}
+    return {
+        "DialRequest": {
+            "type": "object", "additionalProperties": False,
+            "required": ["to", "answer_url"],
+            "properties": {
+                "to": {"type": "string", "minLength": 1, "maxLength": 256, "description":
+                       "`sip:user@host[:port]`, `user/<id>` or a bare id (a SIP user "
+                       "registered on FreeSWITCH), `gateway/<name>/<number>`, or a phone "
+                       "number (dialled through the configured gateway)"},
+                "from": {"type": "string", "maxLength": 64,
+                         "description": "caller ID number (default: the configured one)"},
+                "caller_name": {"type": "string", "maxLength": 64,
+                                "description": "caller ID name"},
+                "answer_url": {**url, "description": "fetched when the callee answers"},
+                "answer_method": {"type": "string", "enum": list(METHODS)},
+                "hangup_url": {**url, "description": "told when the call ends or fails"},
+                "hangup_method": {"type": "string", "enum": list(METHODS)},
+                "ring_timeout": {"type": "integer", "minimum": 1,
+                                 "maximum": MAX_RING_SECONDS,
+                                 "description": "seconds of ringing before NO_ANSWER"},
+                "time_limit": {"type": "integer", "minimum": 1,
+                               "maximum": MAX_TIME_LIMIT_SECONDS,
+                               "description": "seconds after the answer the call is hung "
+                                              "up (ALLOTTED_TIMEOUT)"},
+            },
+        },
+        "DialResult": {
+            "type": "object", "required": ["call_uuid", "status", "to", "from"],
+            "properties": {
+                "call_uuid": {"type": "string", "description": "the call's uuid"},
+                "status": {"type": "string", "enum": ["ringing"]},
+                "to": {"type": "string"},
+                "from": {"type": "string"},
+            },
         },
     }
