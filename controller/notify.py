@@ -50,7 +50,11 @@ def delivery_for(hook: Webhook, payload: Payload, lane: str, dialect: str,
     """The stored form of one webhook request."""
     common = {"method": hook.method.value, "url": hook.url, "lane": lane,
               "headers": auth_headers(hook), "signer": dialect, "dialect": dialect,
-              "recovered": recovered}
+              "recovered": recovered, "reply": payload.reply, "timeout": hook.timeout}
+    fallback = hook.fallback
+    if fallback is not None:  # tried when hook.url finally fails, with its own credentials
+        common.update(fallback_url=fallback.url, fallback_method=fallback.method.value,
+                      fallback_headers=auth_headers(fallback))
     if payload.json:
         return Delivery(body=json.dumps(payload.fields, separators=(",", ":")).encode(),
                         content_type=JSON, **common)

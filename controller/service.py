@@ -12,6 +12,7 @@ import gevent.event
 from flask import Blueprint
 from gevent.pywsgi import WSGIServer
 
+from controller import dialects
 from controller.call import Engine
 from controller.conference.rooms import RoomManager
 from controller.config import Settings
@@ -72,6 +73,8 @@ class ControllerService:
         self.engine.dialer = self.dialer
         self.http: WSGIServer | None = None
         self.stopped = gevent.event.Event()
+        for name in dialects.names():  # faces that handle webhook replies register here
+            dialects.get(name).attach(self)
 
     def api_blueprint(self) -> Blueprint | None:  # the REST API, when present
         try:

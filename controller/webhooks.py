@@ -72,6 +72,19 @@ JSON = "application/json"
 Signer = Callable[[str, str, Mapping[str, str], bytes], Mapping[str, str]]
 
 
+@dataclass(frozen=True)
+class HttpResult:
+    status: int
+    url: str  # after redirects
+    content_type: str
+    body: bytes
+
+
+# A reply handler receives the application's answer to a delivered callback (a delivery
+# names its handler, ``Delivery.reply``, so the name survives a restart in the outbox).
+ReplyHandler = Callable[["Delivery", HttpResult], None]
+
+
 class WebhookError(Exception):
     """The application's URL could not give us what we needed."""
 
@@ -90,14 +103,6 @@ def _with_query(url: str, params: Mapping[str, str]) -> str:
     parts = urlsplit(url)
     query = "&".join(filter(None, [parts.query, urlencode(params)]))
     return urlunsplit(parts._replace(query=query))
-
-
-@dataclass(frozen=True)
-class HttpResult:
-    status: int
-    url: str  # after redirects
-    content_type: str
-    body: bytes
 
 
 # Callbacks are the hot path (one per enter/exit/digits/floor of every member):
@@ -138,6 +143,7 @@ class Webhooks:
         self.outbox: OutboxStore = outbox or MemoryOutbox()
         self.signers: dict[str, Signer] = {DEFAULT_SIGNER: _default_signer(settings.signing_secret)}
         self.signers.update(signers or {})
+        self.reply_handlers: dict[str, ReplyHandler] = {}
         self._lanes: dict[str, gevent.queue.Queue] = {}
         self._lane_done: dict[str, gevent.event.Event] = {}
         self._idle = gevent.event.Event()
@@ -363,25 +369,50 @@ class Webhooks:
                 self._idle.set()
 
     def attempt(self, delivery: Delivery) -> HttpResult:
-        """Send one stored delivery now, with the callback retry policy."""
-        headers = dict(delivery.headers)
-        if delivery.recovered:
-            headers[RECOVERED_HEADER] = "true"
+        """Send one stored delivery now, with the callback retry policy; when its URL
+        finally fails and it has a fallback URL, the same request goes there."""
+        timeout = None
+        if delivery.timeout is not None:
+            timeout = urllib3.Timeout(connect=self.settings.connect_timeout,
+                                      read=delivery.timeout)
 
-        def once() -> HttpResult:
-            delivery.attempts += 1
-            return self._send_once(
-                delivery.method, delivery.url, form=delivery.form, body=delivery.body,
-                content_type=delivery.content_type, headers=headers, signer=delivery.signer)
+        def sender(method: str, url: str, extra: Mapping[str, str]) -> Callable[[], HttpResult]:
+            headers = dict(extra)
+            if delivery.recovered:
+                headers[RECOVERED_HEADER] = "true"
 
-        return self._with_retries(delivery.url, once, delivery.dialect)
+            def once() -> HttpResult:
+                delivery.attempts += 1
+                return self._send_once(
+                    method, url, form=delivery.form, body=delivery.body,
+                    content_type=delivery.content_type, headers=headers,
+                    signer=delivery.signer, timeout=timeout)
+
+            return once
+
+        main = sender(delivery.method, delivery.url, delivery.headers)
+        try:
+            return self._with_retries(delivery.url, main, delivery.dialect)
+        except WebhookError as primary:
+            if not delivery.fallback_url:
+                raise
+            log.warning("callback to %s failed (%s): sending it to the fallback URL %s",
+                        delivery.url, primary.reason, delivery.fallback_url)
+            fallback = sender(delivery.fallback_method, delivery.fallback_url,
+                              delivery.fallback_headers)
+            try:
+                return self._with_retries(delivery.fallback_url, fallback, delivery.dialect)
+            except WebhookError as second:
+                raise WebhookError(delivery.url, f"{primary.reason}; fallback "
+                                   f"{delivery.fallback_url}: {second.reason}",
+                                   second.status) from None
 
     def _deliver(self, delivery: Delivery, resent: bool) -> None:
         # Durable before the first attempt. A store that cannot write still sets it
         # (and logs): a callback is better sent than held back.
         delivery.stored.wait()
         try:
-            self.attempt(delivery)
+            result = self.attempt(delivery)
         except Exception as exc:  # noqa: BLE001 - a bug must not kill the lane either
             delivery.error = exc.reason if isinstance(exc, WebhookError) else repr(exc)
             self.fail(delivery)
@@ -393,6 +424,23 @@ class Webhooks:
         CALLBACKS_SENT.labels(delivery.dialect).inc()
         if not resent:
             CALLBACK_LATENCY.labels(delivery.dialect).observe(time.time() - delivery.created_at)
+        if delivery.reply:
+            self._hand_reply(delivery, result)
+
+    def _hand_reply(self, delivery: Delivery, result: HttpResult) -> None:
+        """The application's answer goes to the handler the delivery names (in the lane,
+        so the replies of one lane are handed over in the order the callbacks were sent)."""
+        handler = self.reply_handlers.get(delivery.reply)
+        if handler is None:
+            log.error("callback %d: no reply handler named %r (known: %s); its reply is "
+                      "dropped", delivery.id, delivery.reply,
+                      ", ".join(sorted(self.reply_handlers)) or "none")
+            return
+        try:
+            handler(delivery, result)
+        except Exception:  # noqa: BLE001 - one bad reply must not stop the lane
+            log.exception("callback %d: the reply handler %r failed", delivery.id,
+                          delivery.reply)
 
     def fail(self, delivery: Delivery) -> None:
         """A final failure: kept in the outbox and logged with everything needed to send

@@ -39,6 +39,9 @@ class Payload:
 
     fields: Mapping[str, Any]
     json: bool = False
+    # A webhook whose reply the face acts on: the name of the handler it registered in
+    # ``attach`` (``Webhooks.reply_handlers``); "": the reply is not read.
+    reply: str = ""
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,7 @@ class RequestContext:
     hangup_cause: str = ""
     error: str = ""
     extra: Mapping[str, str] = field(default_factory=dict)
+    tag: str | None = None  # the call's tag (SetTag), for faces that send one
 
 
 class UnsupportedMarkup(Exception):
@@ -98,6 +102,12 @@ class Dialect:
         signature may cover a timestamp). ``url`` is the URL as sent (GET: with its
         query), ``body`` the bytes sent (empty for GET)."""
         return {}
+
+    # ------------------------------------------------------------ service
+    def attach(self, service: Any) -> None:
+        """Called once per controller service, before it starts (before the outbox is sent
+        again): a face that handles webhook replies registers its handlers here
+        (``service.webhooks.reply_handlers``)."""
 
     # ------------------------------------------------------------ REST
     def rest_blueprint(self, service: Any) -> Any:
