@@ -116,8 +116,13 @@ def run_gather(call: CallSession, verb: Gather) -> Document | None:
     invalid = resolve(verb.invalid_sound) if verb.invalid_sound else None
     app = gather_app(verb, prompt_sounds(verb, resolve, call.settings.media), invalid or "")
     digits = ""
-    for _ in range(max(1, verb.retries)):
-        execution = call.session.start(app.app, app.arg, loops=app.loops)
+    # Keys pressed before the gather (the "#" after the last of numDigits digits of an
+    # earlier one, say) are dropped: Plivo ignores digits beyond numDigits, and a queued
+    # key would otherwise cut the prompt short and count as this gather's first key.
+    flush = apps.flush_dtmf()
+    for attempt in range(max(1, verb.retries)):
+        first = [(flush.app, flush.arg, False, 1)] if attempt == 0 else []
+        execution = call.session.start_many(first + [(app.app, app.arg, False, app.loops)])[-1]
         call.wait(execution)  # Interrupted when a live command stopped it
         # The variable is cleared at the start of each read and after a digits pattern
         # failed (switch_ivr_play_say.c:2545, 2686): set only for valid digits.

@@ -143,6 +143,12 @@ def play_and_get_digits(*, min_digits: int, max_digits: int, tries: int, timeout
     )))
 
 
+def flush_dtmf() -> AppCall:
+    """Drop the DTMF queued on the channel, firing no event (mod_dptools.c:1183
+    flush_dtmf_function -> switch_channel.c:727 switch_channel_flush_dtmf)."""
+    return AppCall("flush_dtmf")
+
+
 def bind_digit_action(realm: str, digits: str, action: str) -> AppCall:
     return AppCall("bind_digit_action", f"{token(realm, 'realm')},{digits},{action}")
 

@@ -170,6 +170,13 @@ def speak_app(channel: Channel, arg: str) -> None:
     play(channel, media.speech_ms(text), terminators=playback_terminators(channel))
 
 
+@register_app("flush_dtmf", nomedia=True)
+def flush_dtmf_app(channel: Channel, arg: str) -> None:
+    """mod_dptools.c:1183-1186 -> switch_channel_flush_dtmf (switch_channel.c:727-739):
+    the queued digits are dropped without DTMF events (SAF_SUPPORT_NOMEDIA, 6648)."""
+    channel.flush_dtmf()
+
+
 # ------------------------------------------------------------ events
 @register_app("event", nomedia=True)
 def event_app(channel: Channel, arg: str) -> None:

@@ -17,7 +17,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Mapping
-from urllib.parse import parse_qs, urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlparse, urlunparse
 
 SIGNATURE_HEADER = "X-Plivo-Signature-V3"
 NONCE_HEADER = "X-Plivo-Signature-V3-Nonce"
@@ -32,12 +32,30 @@ def _sorted_query(params: Mapping[str, list[str]]) -> str:
                     for name in sorted(params))
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _as_received(url: str) -> tuple[str, str]:
+    """(base URL, query) of ``url`` as the application sees the request: the URL it
+    rebuilds from the request line and Host header (Flask's ``request.url``) has no
+    user:password, an empty path as ``/``, no default port, and a lower-case scheme and
+    host. The SDK drops ``;params`` from the last path segment (it rebuilds the URL from
+    ``urlparse`` without them), so they are dropped here too."""
+    parts = urlparse(url)
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if ":" in host:  # an IPv6 literal keeps its brackets
+        host = f"[{host}]"
+    port = parts.port
+    netloc = host if port is None or port == _DEFAULT_PORTS.get(scheme) else f"{host}:{port}"
+    return urlunparse((scheme, netloc, parts.path or "/", "", "", "")), parts.query
+
+
 def signed_string(method: str, url: str, params: Mapping[str, str]) -> str:
     """What Plivo signs for a request to ``url`` (as sent) carrying ``params`` (GET: the
     query parameters, already in ``url``; POST: the form)."""
-    parts = urlsplit(url)
-    base = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
-    query = _query_map(parts.query)
+    base, raw_query = _as_received(url)
+    query = _query_map(raw_query)
     if method.upper() == "GET":
         text = _sorted_query(query)
         return f"{base}?{text}" if text else base
