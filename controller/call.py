@@ -52,6 +52,7 @@ from controller.model import (
     HttpMethod,
     Play,
     Redirect,
+    SetTag,
     Speak,
     Wait,
     Webhook,
@@ -130,6 +131,7 @@ class CallSession:
         self.error = ""
         self.commands: collections.deque[CallCommand] = collections.deque()
         self.member = None  # the ConferenceMember while the call is in a room
+        self.tag: str | None = None  # set by SetTag; faces send it with the call's requests
         self.dialed: DialedLeg | None = None  # a call we dialled (controller.dialer)
 
     @property
@@ -247,7 +249,7 @@ class CallSession:
         if hook is not None and self.facts is not None:
             payload = self.dialect.request_payload(RequestContext(
                 Purpose.HANGUP, self.facts, CallStatus.COMPLETED, hangup_cause=cause,
-                error=self.error))
+                error=self.error, tag=self.tag))
             self.engine.notifier.send(hook,
                                       payload, self.dialect.name, self.lane)
 
@@ -329,6 +331,7 @@ class CallSession:
 
     def request_context(self, purpose: Purpose, **details: object) -> RequestContext:
         status = CallStatus.RINGING if purpose is Purpose.ANSWER else self.status
+        details.setdefault("tag", self.tag)
         return RequestContext(purpose, self.facts, status, **details)
 
     def fetch(self, hook: Webhook, purpose: Purpose, context: RequestContext | None = None,
@@ -391,7 +394,10 @@ class CallSession:
     def run_verb(self, verb: object) -> Document | None:
         """Run one verb; a returned Document replaces the rest of the current one."""
         if isinstance(verb, Redirect):
-            return self.fetch(Webhook(verb.url, verb.method), Purpose.REDIRECT)
+            return self.fetch(verb.hook or Webhook(verb.url, verb.method), Purpose.REDIRECT)
+        if isinstance(verb, SetTag):
+            self.tag = verb.tag
+            return None
         if isinstance(verb, Hangup):
             self.hangup(verb)
             return None

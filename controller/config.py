@@ -388,6 +388,17 @@ class CxmlSettings:
 
 
 @dataclass(frozen=True)
+class BxmlSettings:
+    account_id: str = _setting(
+        "", _text, "Bandwidth accountId: sent in every BXML webhook and the {accountId} of the "
+        "/api/v2/accounts/{accountId} REST API")
+    application_id: str = _setting("", _text, "Bandwidth applicationId sent in BXML call events")
+    username: str = _setting(
+        "", _text, "user name of the Bandwidth REST API (basic auth; empty: that API is off)")
+    password: str = _setting("", _text, "password of the Bandwidth REST API", secret=True)
+
+
+@dataclass(frozen=True)
 class LogSettings:
     level: str = _setting(
         "INFO", _choice("DEBUG", "INFO", "WARNING", "ERROR"), "log level (JSON lines on stderr)"
@@ -408,6 +419,7 @@ class Settings:
     transcription: TranscriptionSettings = field(default_factory=TranscriptionSettings)
     plivo: PlivoSettings = field(default_factory=PlivoSettings)
     cxml: CxmlSettings = field(default_factory=CxmlSettings)
+    bxml: BxmlSettings = field(default_factory=BxmlSettings)
     log: LogSettings = field(default_factory=LogSettings)
 
     @property
@@ -448,6 +460,7 @@ _SECTION_TYPES = {
     "transcription": TranscriptionSettings,
     "plivo": PlivoSettings,
     "cxml": CxmlSettings,
+    "bxml": BxmlSettings,
     "log": LogSettings,
 }
 

@@ -34,6 +34,7 @@ import gevent
 import gevent.lock
 
 from controller.conference.events import (
+    CallFacts,
     END_BY_MEMBER,
     END_LAST_LEFT,
     CallStatus,
@@ -458,11 +459,19 @@ class RoomManager:
         state = room.state
         if state is None or state.hooks is None or kind not in state.hooks.events:
             return
-        facts = None
+        facts = call = None
         if member is not None:
             facts = MemberFacts(room.name, room.uuid, member.member_id, member.call_uuid)
+            if event is not None and event.get("Unique-ID") == member.call_uuid:
+                # Member events carry the member's channel (capture 01: add-member and
+                # del-member list Caller-Caller-ID-Number, Caller-Destination-Number...).
+                call = CallFacts(member.call_uuid, event.get("Caller-Caller-ID-Number", ""),
+                                 event.get("Caller-Caller-ID-Name", ""),
+                                 event.get("Caller-Destination-Number", ""),
+                                 event.get("Call-Direction", "inbound"), state.dialect,
+                                 member.call_id)
         engine_event = EngineEvent(
-            kind, room=room.name, conference_uuid=room.uuid, member=facts,
+            kind, room=room.name, conference_uuid=room.uuid, member=facts, call=call,
             sequence=room.next_sequence(), tag=state.hooks.tag, reason=reason,
             timestamp_us=event.timestamp_us if event is not None else int(time.time() * 1e6),
             recording=recording, coaching=coaching,
@@ -523,6 +532,9 @@ class RoomManager:
                     log.error("rooms: FreeSWITCH did not hold member %s: %s", member.member_id,
                               reply.strip())
             if join.coach:
+                if join.single_coach:  # one coach per room: a new one ends the others'
+                    for other in [c for c in room.coaches if c != member.member_id]:
+                        self._set_coach(room, other, None, api)
                 self._set_coach(room, member.member_id, frozenset(join.coach), api)
             if plan.record is not None and not room.recordings and \
                     len(room.members) >= join.record_min_members:

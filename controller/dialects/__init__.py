@@ -15,6 +15,7 @@ from controller.dialects.base import Dialect
 BUILTIN = (
     "controller.dialects.plivo.dialect",
     "controller.dialects.cxml.dialect",
+    "controller.dialects.bxml.dialect",
 )
 
 _REGISTRY: dict[str, Dialect] = {}
