@@ -44,17 +44,17 @@ def create_app(service: Any) -> Flask:
         body, content_type = metrics.exposition(service)
         return Response(body, content_type=content_type)
 
-    @app.get("/v1/recordings/<name>")
+    @app.get("/v1/recordings/<file>")
     @guarded
-    def recording(name: str) -> Any:
-        path = os.path.join(settings.recordings_local_directory, name)
-        if not _RECORDING_FILE.match(name) or not os.path.isfile(path):
+    def recording(file: str) -> Any:
+        path = os.path.join(settings.recordings_local_directory, file)
+        if not _RECORDING_FILE.match(file) or not os.path.isfile(path):
             response = jsonify(error="not_found", message=(
-                f"no recording {name}" if _RECORDING_FILE.match(name) else
-                f"no recording {name}: names are <recording_id>.mp3 or <recording_id>.wav"))
+                f"no recording {file}" if _RECORDING_FILE.match(file) else
+                f"no recording {file}: names are <recording_id>.mp3 or <recording_id>.wav"))
             response.status_code = 404
             return response
-        return send_file(os.path.abspath(path), mimetype=_MIMETYPES[name.rsplit(".", 1)[1]],
+        return send_file(os.path.abspath(path), mimetype=_MIMETYPES[file.rsplit(".", 1)[1]],
                          conditional=True)
 
     api_factory = getattr(service, "api_blueprint", None)

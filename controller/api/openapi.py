@@ -12,6 +12,7 @@ from typing import Any
 from controller import __version__
 from controller.api import inputs
 from controller.api.errors import ERROR_CODES
+from controller.http import RECORDING_FILE_PATTERN
 
 JSON = "application/json"
 _MEMBER_ID_PATTERN = "[1-9][0-9]{0,9}"
@@ -312,6 +313,27 @@ def build_openapi() -> dict[str, Any]:
                               **_common_errors(*reads)},
             },
         },
+        "/v1/recordings/{file}": {"get": {
+            "summary": "A recording's audio", "operationId": "getRecording",
+            "tags": ["recordings"],
+            "description": "The file a room recording wrote: `<recording_id>.<format>`, the "
+                           "`url` of a Recording and the RecordUrl of the record callback. "
+                           "Supports conditional and range requests.",
+            "parameters": [{
+                "name": "file", "in": "path", "required": True,
+                "description": "`<recording_id>.<format>`, format mp3 or wav",
+                "schema": {"type": "string", "pattern": RECORDING_FILE_PATTERN},
+                "example": "0b6a4d6e-6f1e-4d39-9a53-0a3f3c1c1f7e.wav",
+            }],
+            "responses": {
+                "200": {"description": "the audio", "content": {
+                    media: {"schema": {"type": "string", "format": "binary"}}
+                    for media in ("audio/mpeg", "audio/wav")}},
+                **_common_errors(401, 500),
+                "404": _error("no such recording (not recorded here, or not a "
+                              "`<recording_id>.<format>` name)"),
+            },
+        }},
     }
     room_results = _room_action_results()
     for action in inputs.ROOM_ACTIONS:
@@ -336,7 +358,8 @@ def build_openapi() -> dict[str, Any]:
         "info": {"title": "Conference controller REST API", "version": __version__,
                  "description": DESCRIPTION},
         "security": [{"basicAuth": []}, {"bearerAuth": []}],
-        "tags": [{"name": "conferences"}, {"name": "members"}, {"name": "meta"}],
+        "tags": [{"name": "conferences"}, {"name": "members"}, {"name": "recordings"},
+                 {"name": "meta"}],
         "paths": paths,
         "components": {
             "securitySchemes": {
