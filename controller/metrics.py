@@ -60,7 +60,7 @@ class StateCollector(Collector):
         # Declaring the names up front stops a registry from calling collect() at
         # registration, which would read a service that may not have started yet.
         return [
-            GaugeMetricFamily(name, text) for name, text in _STATE_GAUGES.items()
+            GaugeMetricFamily(name, text) for name, text in STATE_GAUGES.items()
         ]
 
     def collect(self) -> Iterable[Metric]:
@@ -73,11 +73,11 @@ class StateCollector(Collector):
             "cc_callbacks_outbox_depth": service.webhooks.pending,
             "cc_esl_connected": 1 if service.esl.connected else 0,
         }
-        for name, text in _STATE_GAUGES.items():
+        for name, text in STATE_GAUGES.items():
             yield GaugeMetricFamily(name, text, value=values[name])
 
 
-_STATE_GAUGES = {
+STATE_GAUGES = {
     "cc_active_calls": "Calls the controller is handling (outbound Event Socket sessions)",
     "cc_rooms": "Conference rooms the controller knows to be live",
     "cc_room_members": "Members in those rooms",
