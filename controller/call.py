@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import time
 
 from controller import dialects
 from controller.calls import (
@@ -30,22 +31,25 @@ from controller.calls import (
     JoinRoom,
     PlayToCall,
     RedirectCall,
+    RunOnCall,
     SendDigits,
 )
-from controller.conference.events import CallFacts, CallStatus
+from controller.conference.events import CallFacts, CallStatus, EngineEvent
 from controller.conference.rooms import RoomManager
 from controller.config import Settings
 from controller.dialects.base import Dialect, Purpose, RequestContext, UnsupportedMarkup
 from controller.dialer import DialedLeg
-from controller.esl import CallerGone, EslError, Execution, OutboundSession
+from controller.esl import CallerGone, EslError, EslTimeout, Event, Execution, OutboundSession
 from controller.esl.outbound import WAKE
 from controller.freeswitch import apps, channel
+from controller.journal import CallJournal, JournalEntry, MemoryJournal
 from controller.logs import log_context
-from controller.media import play_call, speak_call, wait_calls
+from controller.media import BEEP_ONE, BEEP_TWO, play_call, speak_call, wait_calls
 from controller.media_cache import MediaCache, MediaError
 from controller.model import (
     ConferenceJoin,
     Document,
+    EventKind,
     Gather,
     Hangup,
     HangupReason,
@@ -75,6 +79,10 @@ HANGUP_CAUSES = {
     HangupReason.BUSY: "USER_BUSY",
 }
 
+
+# FreeSWITCH sounds a live play command may name (the REST API's tones); markup never
+# yields them (parsers refuse non-http schemes), so every other Play URL is downloaded.
+BUILTIN_SOUNDS = frozenset({BEEP_ONE, BEEP_TWO})
 
 CONTROLLED_VARIABLE = "cc_controlled"  # set on every call we run: a reconnect is not a new call
 
@@ -106,6 +114,15 @@ class Engine:
         self.active_calls = 0
         self.dialer = None  # controller.dialer.Dialer (set by the service): dialled legs
         # tell it they were answered
+        # Every call we run, for reporting the end of those we stop seeing (the service
+        # sets the durable one and controller.recovery.Recovery).
+        self.journal: CallJournal = MemoryJournal()
+        self.recovery = None
+        rooms.call_id_of = self._call_id_of
+
+    def _call_id_of(self, call_uuid: str) -> str:
+        call = self.calls.get(call_uuid)
+        return call.call_id if call is not None else ""
 
     def dialect_for(self, destination: str) -> Dialect:
         app = self.settings.app
@@ -133,6 +150,7 @@ class CallSession:
         self.member = None  # the ConferenceMember while the call is in a room
         self.tag: str | None = None  # set by SetTag; faces send it with the call's requests
         self.dialed: DialedLeg | None = None  # a call we dialled (controller.dialer)
+        self.call_hook: Webhook | None = None  # where the face wants call-level events
 
     @property
     def uuid(self) -> str:
@@ -169,14 +187,18 @@ class CallSession:
                 dialect=self.dialect.name,
                 call_id=self.dialect.call_id(uuid),
             )
+        self.call_hook = self.dialect.call_event_hook(self.settings, self.facts)
         self.engine.calls.add(self)
+        if self.engine.recovery is not None:
+            self.engine.recovery.claim(uuid)  # back from the dialplan's second socket
+        self.engine.journal.put(self.journal_entry())
         if dialed is not None and self.engine.dialer is not None:
             self.engine.dialer.leg_connected(uuid)
         with log_context(call_uuid=self.facts.uuid):
             log.info("call from %s to %s", self.facts.caller_number, self.facts.destination)
             try:
                 self.session.prepare(LINGER_SECONDS, ["conference::maintenance"],
-                                     list(SESSION_EVENTS))
+                                     [*SESSION_EVENTS, *self.dialect.session_events])
                 resume = fields.get(f"variable_{RESUME_VARIABLE}")
                 if resume:
                     self.resume(resume)
@@ -186,12 +208,18 @@ class CallSession:
                         "was in its document is not known, so it cannot be resumed"
                     )
                 else:
+                    # The connect reply is FreeSWITCH's view of the call as it reaches us:
+                    # an inbound call that nobody has answered yet (Answer-State ringing).
+                    self.call_event(EventKind.CALL_INITIATED, fields.timestamp_us)
+                    self.call_event(EventKind.CALL_RINGING, fields.timestamp_us)
                     self._start(apps.set_var(CONTROLLED_VARIABLE, "true"))
                     if dialed is not None and dialed.time_limit_secs:
                         # FreeSWITCH ends the call on time even without us (sched_hangup).
                         self._start(apps.sched_hangup(dialed.time_limit_secs,
                                                       "ALLOTTED_TIMEOUT"))
-                    self.run_document(self.fetch_answer())
+                    # A face without markup fetches nothing: its calls wait for commands.
+                    self.run_document(self.fetch_answer() if self.dialect.has_markup
+                                      else Document())
             except CallerGone:
                 if not self.session.lost:
                     log.info("caller hung up")
@@ -223,18 +251,30 @@ class CallSession:
         if sound and not self.session.hungup.is_set():
             try:
                 if not self.answered:
-                    self._start(apps.answer()).wait(self.settings.freeswitch.command_timeout)
+                    completion = self._start(apps.answer()).wait(
+                        self.settings.freeswitch.command_timeout)
                     self.answered = True
+                    self._answered(completion)
                 self._start(apps.playback(sound)).wait(60)
             except (EslError, CallerGone):
                 pass
 
+    def journal_entry(self, stay: object = None) -> JournalEntry:
+        """What the call journal keeps of this call (``stay``: its current room stay)."""
+        return JournalEntry(self.uuid, self.dialect.name, self.facts, self.hangup_hook(),
+                            self.call_hook, self.tag, stay)
+
     def _finish(self) -> None:
         if self.session.lost:
-            # Not the end of the call: FreeSWITCH runs the dialplan's next `socket` when
-            # the current application returns, and that connection carries on.
-            log.warning("lost the call's socket (controller restart or network fault); "
-                        "FreeSWITCH keeps the call and will reconnect it")
+            # Perhaps not the end of the call: if it is still up, FreeSWITCH runs the
+            # dialplan's next `socket` when the current application returns, and that
+            # connection carries on. If it is gone (FreeSWITCH crashed), the recovery
+            # reports its end (controller.recovery).
+            if self.engine.recovery is not None:
+                self.engine.recovery.lost(self.uuid)
+            else:
+                log.warning("lost the call's socket; if the call is still up, FreeSWITCH "
+                            "hands it back through the dialplan's second socket")
             return
         cause = self.session.hangup_cause
         if not self.session.hungup.is_set():
@@ -252,6 +292,28 @@ class CallSession:
                 error=self.error, tag=self.tag))
             self.engine.notifier.send(hook,
                                       payload, self.dialect.name, self.lane)
+        self.call_event(EventKind.CALL_ENDED, self._hangup_timestamp(), reason=cause)
+        self.engine.journal.remove(self.uuid)
+
+    def _hangup_timestamp(self) -> int:
+        """FreeSWITCH's time of the hangup, if its event is still queued (0: not seen)."""
+        stamp = 0
+        while not self.session.events.empty():
+            event = self.session.events.get_nowait()
+            if event.name in ("CHANNEL_HANGUP", "CHANNEL_HANGUP_COMPLETE") and not stamp:
+                stamp = event.timestamp_us
+        return stamp
+
+    def call_event(self, kind: EventKind, timestamp_us: int = 0, reason: str = "") -> None:
+        """Report a call-level event to the face's call hook, if it has one. Without
+        FreeSWITCH's time of the event (``timestamp_us`` 0), the controller's clock."""
+        if self.call_hook is None or self.facts is None:
+            return
+        status = (CallStatus.COMPLETED if kind is EventKind.CALL_ENDED
+                  else CallStatus.IN_PROGRESS if self.answered else CallStatus.RINGING)
+        event = EngineEvent(kind, call=self.facts, call_status=status, reason=reason,
+                            timestamp_us=timestamp_us or int(time.time() * 1e6))
+        self.engine.notifier.emit(event, self.call_hook, self.dialect.name, lane=self.lane)
 
     def hangup_hook(self) -> Webhook | None:
         """Where the end of the call is reported: a dialled call's own hangup hook, else
@@ -284,12 +346,27 @@ class CallSession:
         broke = False
         while not execution.done:
             event = self.session.events.get()
-            if event.name == WAKE and not broke and self.interrupt_pending():
+            if event.name != WAKE:
+                continue
+            self.send_pending_digits()  # digits need not wait for the verb to end
+            if not broke and self.interrupt_pending():
                 broke = True
                 self.session.api(channel.uuid_break(self.uuid))
         execution.wait(0)  # CallerGone if the call went first
         if broke:
             raise Interrupted()
+
+    def send_pending_digits(self) -> None:
+        """Send queued digits now (they come before any later command, in order)."""
+        while self.commands and isinstance(self.commands[0], SendDigits):
+            digits = self.commands.popleft().digits
+            reply = self.session.api(channel.uuid_send_dtmf(self.uuid, digits))
+            if not reply.startswith("+OK"):
+                log.error("digits %s not sent: %s", digits, reply.strip())
+
+    def sound_path(self, url: str) -> str:
+        """What FreeSWITCH plays for a Play URL (downloaded unless a built-in sound)."""
+        return url if url in BUILTIN_SOUNDS else self.engine.media.path_for(url)
 
     def _take_command(self) -> Document | None:
         """Act on queued commands between verbs; a Document returned replaces the rest."""
@@ -307,14 +384,55 @@ class CallSession:
                 return self.fetch(command.hook, Purpose.REDIRECT)
             if isinstance(command, JoinRoom):
                 return Document((command.join,), "")
-            if isinstance(command, PlayToCall):
+            if isinstance(command, RunOnCall):
+                log.info("running %s (live command)", command.what or "a face's step")
+                replacement = command.procedure(self)
+                if replacement is not None:
+                    return replacement
+            elif isinstance(command, PlayToCall):
                 self.play_media(command.media)
             elif isinstance(command, SendDigits):
-                self.session.api(channel.uuid_send_dtmf(self.uuid, command.digits))
+                self.commands.appendleft(command)
+                self.send_pending_digits()
         return None
 
     # ------------------------------------------------------------ documents
     def fetch_answer(self) -> Document:
+        """The call's first document; the caller hears ringback or silence meanwhile
+        (``[app] ringback``), never an unexplained wait."""
+        ringback = self._start_ringback()
+        try:
+            return self._fetch_answer()
+        finally:
+            if ringback is not None:
+                self._stop_ringback(ringback)
+
+    def _start_ringback(self) -> Execution | None:
+        """Early media (``pre_answer``, SIP 183 with SDP) carrying the ringback tone: heard
+        whatever the caller's phone does with a bare 180. The freeswitch-conf dialplan
+        answers nothing before the socket (dialplan/phones.xml), so without this the
+        caller hears nothing while the application answers."""
+        app = self.settings.app
+        if self.answered or self.dialed is not None or app.ringback != "ringback":
+            return None
+        self._start(apps.pre_answer())
+        return self._start(apps.playback(app.ringback_tone))
+
+    def _stop_ringback(self, ringback: Execution) -> None:
+        """The tone loops until broken: ``uuid_break`` (without ``all``, which would also
+        flush the queued applications) ends the playback; what follows waits for it. A
+        break that reaches FreeSWITCH before the playback began may be spent on nothing,
+        so it is repeated until the playback ends."""
+        deadline = time.monotonic() + self.settings.freeswitch.command_timeout
+        while not ringback.done:
+            self.session.api(channel.uuid_break(self.uuid, everything=False))
+            try:
+                ringback.wait(0.25)
+            except EslTimeout:
+                if time.monotonic() > deadline:
+                    raise
+
+    def _fetch_answer(self) -> Document:
         if self.dialed is not None:
             # A dialled call: the dial's answer hook, or none (it waits for live commands).
             if self.dialed.answer is None:
@@ -335,18 +453,22 @@ class CallSession:
         return RequestContext(purpose, self.facts, status, **details)
 
     def fetch(self, hook: Webhook, purpose: Purpose, context: RequestContext | None = None,
-              empty_ok: bool = False) -> Document:
+              empty_ok: bool = False, fallback: Webhook | None | bool = True) -> Document:
         """Fetch and parse a document. ``empty_ok``: an empty body (e.g. 204 from an action
-        URL) means "nothing more", an empty document; elsewhere it is an error."""
+        URL) means "nothing more", an empty document; elsewhere it is an error.
+        ``fallback``: True for the purpose's own (``[app] fallback_url`` for the answer),
+        else the fallback hook or None."""
         self.documents += 1
         if self.documents > MAX_DOCUMENTS:
             raise DocumentError(f"more than {MAX_DOCUMENTS} documents for one call (a loop?)")
         app = self.settings.app
         context = context or self.request_context(purpose)
         payload = self.dialect.request_payload(context)
+        if fallback is True:
+            fallback = self.fallback(purpose)
         try:
             body, final_url = self.engine.webhooks.fetch_document(
-                hook, payload.fields, app.xml_max_bytes, self.fallback(purpose),
+                hook, payload.fields, app.xml_max_bytes, fallback,
                 signer=self.dialect.name, as_json=payload.json)
         except WebhookError as exc:
             raise DocumentError(f"cannot fetch {exc.url}: {exc.reason}") from None
@@ -359,7 +481,13 @@ class CallSession:
         try:
             return parse(body, final_url, max_bytes=app.xml_max_bytes, max_depth=app.xml_max_depth)
         except XmlError as exc:
-            raise DocumentError(f"invalid XML from {final_url}:\n{exc}") from None
+            if fallback is None or final_url == fallback.url:
+                raise DocumentError(f"invalid XML from {final_url}:\n{exc}") from None
+            # Plivo's fallback_url and Twilio's FallbackUrl also stand in for a document
+            # that cannot be used, not only for a URL that cannot be reached.
+            log.error("invalid XML from %s (%s): requesting the fallback URL %s",
+                      final_url, str(exc).splitlines()[0], fallback.url)
+            return self.fetch(fallback, purpose, context, empty_ok, fallback=None)
         except UnsupportedMarkup as exc:
             raise DocumentError(str(exc)) from None
 
@@ -388,8 +516,23 @@ class CallSession:
             if replacement is not None:
                 verbs, index = list(replacement.verbs), 0
             elif index >= len(verbs) and not self.commands:
-                break
+                if self.dialect.has_markup:
+                    break
+                self.await_command()
         log.info("document ended")
+
+    def await_command(self) -> None:
+        """A call of a face without markup, with nothing to do, waits for its next live
+        command. Running no application, the channel stays parked in the socket app
+        (capture 07d: after `conference hup` the channel stays up, parked, until the
+        controller hangs it up; 05a: CHANNEL_UNPARK at hangup). The face sees the call's
+        other events meanwhile (``Dialect.idle_event``: e.g. DTMF)."""
+        while not self.commands:
+            if self.session.hungup.is_set() or self.session.ended.is_set():
+                raise CallerGone("the call ended while it waited for commands")
+            event = self.session.events.get()
+            if event.name != WAKE and not self.session.hungup.is_set():
+                self.dialect.idle_event(self, event)
 
     def run_verb(self, verb: object) -> Document | None:
         """Run one verb; a returned Document replaces the rest of the current one."""
@@ -420,7 +563,7 @@ class CallSession:
             calls = [speak_call(verb, self.settings.media)]
         elif isinstance(verb, Play):
             try:
-                path = self.engine.media.path_for(verb.url)
+                path = self.sound_path(verb.url)
             except MediaError as exc:
                 log.error("skipping <Play>: %s", exc)
                 return
@@ -447,10 +590,16 @@ class CallSession:
 
     def answer(self) -> None:
         # Not awaited: FreeSWITCH runs the queued apps in order, so whatever follows waits
-        # for the answer anyway, without a round trip of ours (one 20 ms frame).
+        # for the answer anyway, without a round trip of ours (one 20 ms frame). A face
+        # that reports call.answered waits, for the time FreeSWITCH answered.
         if not self.answered:
-            self._start(apps.answer())
+            execution = self._start(apps.answer())
             self.answered = True
+            if self.call_hook is not None:
+                self._answered(execution.wait(self.settings.freeswitch.command_timeout))
+
+    def _answered(self, completion: Event) -> None:
+        self.call_event(EventKind.CALL_ANSWERED, completion.timestamp_us)
 
     def hangup(self, verb: Hangup) -> None:
         cause = HANGUP_CAUSES[verb.reason]

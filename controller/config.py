@@ -148,6 +148,24 @@ def _number_dialects(raw: str) -> Mapping[str, str]:
     return MappingProxyType(result)
 
 
+def _ed25519_private_key(raw: str) -> str:
+    """Base64 of an Ed25519 private key: the 32-byte seed (or libsodium's 64-byte
+    seed+public key form)."""
+    import base64
+    import binascii
+
+    value = raw.strip()
+    if not value:
+        return ""
+    try:
+        key = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("must be base64 (the Ed25519 private key)") from None
+    if len(key) not in (32, 64):
+        raise ValueError(f"must be a base64 Ed25519 private key of 32 bytes (got {len(key)})")
+    return value
+
+
 # ---------------------------------------------------------------- settings
 
 
@@ -184,6 +202,12 @@ class FreeswitchSettings:
         "5", _float_range(0.5, 60),
         "seconds a liveness probe may wait for its reply before the connection is treated "
         "as dead (a silent FreeSWITCH is noticed within probe_interval + probe_timeout)",
+    )
+    lost_call_wait: float = _setting(
+        "10", _float_range(0.5, 600),
+        "seconds a call whose socket was lost waits for FreeSWITCH to reconnect before it "
+        "is checked (`uuid_exists`): gone, its exit/action/hangup requests are sent, "
+        "marked recovered",
     )
     conference_profile: str = _setting(
         "default", _nonempty, "mod_conference profile every room is created in"
@@ -256,6 +280,15 @@ class AppSettings:
         "fallback_url, Twilio's FallbackUrl)",
     )
     fallback_method: str = _setting("POST", _choice("GET", "POST"), "method for the fallback URL")
+    ringback: str = _setting(
+        "ringback", _choice("ringback", "silence"),
+        "what the caller hears while the answer URL is fetched: `ringback` (early media: "
+        "ringback_tone until the document arrives) or `silence` (nothing is sent)",
+    )
+    ringback_tone: str = _setting(
+        "tone_stream://%(2000,4000,440,480);loops=-1", _nonempty,
+        "the ringback played while the answer URL is fetched (a FreeSWITCH sound)",
+    )
     error_sound: str = _setting(
         "tone_stream://%(500,500,480,620);loops=3", _text,
         "played to the caller when the application's XML cannot be used (empty: hang up at once)",
@@ -388,6 +421,20 @@ class CxmlSettings:
 
 
 @dataclass(frozen=True)
+class TelnyxSettings:
+    api_key: str = _setting(
+        "", _text, "Telnyx face: the API key the application sends as `Authorization: Bearer` "
+        "to /v2 (empty: the /v2 REST API is off)", secret=True)
+    webhook_url: str = _setting(
+        "", _http_url(optional=True), "Telnyx face: where call and conference webhooks go "
+        "(a dialed call's own webhook_url wins)")
+    signing_key: str = _setting(
+        "", _ed25519_private_key, "Telnyx face: base64 Ed25519 private key that signs "
+        "webhooks (telnyx-signature-ed25519); `conference-controller keys` prints its public "
+        "key (empty: webhooks unsigned)", secret=True)
+
+
+@dataclass(frozen=True)
 class BxmlSettings:
     account_id: str = _setting(
         "", _text, "Bandwidth accountId: sent in every BXML webhook and the {accountId} of the "
@@ -420,6 +467,7 @@ class Settings:
     plivo: PlivoSettings = field(default_factory=PlivoSettings)
     cxml: CxmlSettings = field(default_factory=CxmlSettings)
     bxml: BxmlSettings = field(default_factory=BxmlSettings)
+    telnyx: TelnyxSettings = field(default_factory=TelnyxSettings)
     log: LogSettings = field(default_factory=LogSettings)
 
     @property
@@ -461,6 +509,7 @@ _SECTION_TYPES = {
     "plivo": PlivoSettings,
     "cxml": CxmlSettings,
     "bxml": BxmlSettings,
+    "telnyx": TelnyxSettings,
     "log": LogSettings,
 }
 

@@ -221,7 +221,13 @@ CREATE TABLE IF NOT EXISTS deliveries (
     fallback TEXT
 );
 CREATE INDEX IF NOT EXISTS deliveries_by_state ON deliveries (state, id);
+CREATE TABLE IF NOT EXISTS calls (uuid TEXT PRIMARY KEY, entry TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+# ``calls`` and ``meta`` hold the call journal (controller.journal): the calls this
+# controller runs, and what it last knew of FreeSWITCH. Written through the same group
+# commit as the deliveries, so a callback and the journal change that goes with it land
+# in one transaction.
 _COLUMNS = ("id", "lane", "state", "method", "url", "form", "body", "content_type", "headers",
             "signer", "dialect", "recovered", "created_at", "attempts", "error", "failed_at",
             "context", "reply", "timeout", "fallback")
@@ -310,7 +316,7 @@ class SqliteOutbox(OutboxStore):
             raise OutboxError(f"cannot use the outbox {self.path}: {exc}") from None
         self._next_id = (top or 0) + 1
         self._db_lock = threading.Lock()  # one statement at a time, whichever thread runs it
-        self._queued: list[tuple[str, Delivery]] = []
+        self._queued: list[tuple[str, Any]] = []
         self._wake = gevent.event.Event()
         self._idle = gevent.event.Event()
         self._idle.set()
@@ -331,7 +337,30 @@ class SqliteOutbox(OutboxStore):
         delivery.state = FAILED
         self._queue("put", delivery)
 
-    def _queue(self, op: str, delivery: Delivery) -> None:
+    # ------------------------------------------------------------ the call journal
+    def journal_put(self, uuid: str, entry: str) -> None:
+        self._queue("journal_put", (uuid, entry))
+
+    def journal_delete(self, uuid: str) -> None:
+        self._queue("journal_delete", uuid)
+
+    def meta_put(self, key: str, value: str) -> None:
+        self._queue("meta_put", (key, value))
+
+    def journal_rows(self) -> list[tuple[str, str]]:
+        """Every journal entry, (uuid, entry text), once what was queued is written."""
+        self.flush()
+        rows = self._run("SELECT uuid, entry FROM calls ORDER BY rowid")
+        assert isinstance(rows, list)
+        return [(row["uuid"], row["entry"]) for row in rows]
+
+    def meta_rows(self) -> dict[str, str]:
+        self.flush()
+        rows = self._run("SELECT key, value FROM meta")
+        assert isinstance(rows, list)
+        return {row["key"]: row["value"] for row in rows}
+
+    def _queue(self, op: str, delivery: Any) -> None:
         self._queued.append((op, delivery))
         self._idle.clear()
         self._wake.set()
@@ -368,22 +397,30 @@ class SqliteOutbox(OutboxStore):
                 self._idle.set()
 
     @staticmethod
-    def _commit(db: sqlite3.Connection, batch: list[tuple[str, Delivery]]) -> None:
+    def _commit(db: sqlite3.Connection, batch: list[tuple[str, Any]]) -> None:
         """One transaction for the whole batch."""
         db.execute("BEGIN IMMEDIATE")
         try:
             for op, delivery in batch:
                 if op == "put":
                     db.execute(_INSERT, _row(delivery))
-                else:
+                elif op == "delete":
                     db.execute("DELETE FROM deliveries WHERE id = ?", (delivery.id,))
+                elif op == "journal_put":
+                    db.execute("INSERT OR REPLACE INTO calls (uuid, entry) VALUES (?, ?)",
+                               delivery)
+                elif op == "journal_delete":
+                    db.execute("DELETE FROM calls WHERE uuid = ?", (delivery,))
+                else:  # meta_put
+                    db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                               delivery)
             db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
                 db.execute("ROLLBACK")
             raise
 
-    def _commit_locked(self, batch: list[tuple[str, Delivery]]) -> None:
+    def _commit_locked(self, batch: list[tuple[str, Any]]) -> None:
         """In a native thread, on the connection that waits for locks."""
         with self._db_lock:
             self._commit(self._db, batch)

@@ -19,9 +19,11 @@ from controller.config import Settings
 from controller.dialer import Dialer, connect_address
 from controller.esl import InboundClient, OutboundServer
 from controller.esl.protocol import no_delay
+from controller.journal import journal_for
 from controller.media_cache import MediaCache
 from controller.notify import Notifier, dialect_signers
 from controller.outbox import open_outbox
+from controller.recovery import Recovery
 from controller.transcription import TranscriptionError, load_transcriber
 from controller.webhooks import Webhooks
 
@@ -72,6 +74,7 @@ class ControllerService:
                              lambda: connect_address(settings.outbound, self.outbound.address))
         self.engine.dialer = self.dialer
         self.http: WSGIServer | None = None
+        self.recovery: Recovery | None = None
         self.stopped = gevent.event.Event()
         for name in dialects.names():  # faces that handle webhook replies register here
             dialects.get(name).attach(self)
@@ -94,7 +97,15 @@ class ControllerService:
                 raise OSError(exc.errno, f"cannot use the {what} directory {path}: "
                                          f"{exc.strerror}") from None
         # Durable callbacks: resend what a previous run left, before any new one.
-        self.webhooks.use_outbox(open_outbox(_absolute(self.settings.data.directory)))
+        outbox = open_outbox(_absolute(self.settings.data.directory))
+        self.webhooks.use_outbox(outbox)
+        # Calls that ended unseen (this controller or FreeSWITCH restarted) are reported
+        # at each connect, behind the resent callbacks (controller.recovery).
+        self.engine.journal = journal_for(outbox)
+        self.recovery = Recovery(self.engine, self.esl, self.engine.journal,
+                                 lost_call_wait=self.settings.freeswitch.lost_call_wait)
+        self.engine.recovery = self.recovery
+        self.recovery.start()
         self.rooms.start()
         self.esl.start()
         self.outbound.start()
@@ -117,6 +128,8 @@ class ControllerService:
         return self.outbound.address[1]
 
     def stop(self) -> None:
+        if self.recovery is not None:
+            self.recovery.stop()  # a stopping controller reports no call as ended
         self.outbound.stop(timeout=2)
         if self.http is not None:
             self.http.stop(timeout=2)

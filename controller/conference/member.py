@@ -26,6 +26,7 @@ from controller.esl import CallerGone, EslError, Event, Execution
 from controller.esl.outbound import WAKE
 from controller.freeswitch import apps, conference, replies, scheduler
 from controller.freeswitch.args import UnsafeArgument, tts_file
+from controller.journal import RoomStay
 from controller.logs import bind_log_context, log_context
 from controller.media import beep_sound, document_sound, tts_voice
 from controller.media_cache import MediaError
@@ -61,6 +62,7 @@ class ConferenceMember:
         self.recording = None  # RecordingFacts of the room's recording, seen at join
         self.kicked_by_command = False
         self.stay_limited = False  # a FreeSWITCH task ends this member's stay (time limit)
+        self.hold_sound = ""  # FreeSWITCH's sound for join.hold_sound
 
     def run(self) -> Document | None:
         with log_context(room=self.join.room):
@@ -93,8 +95,22 @@ class ConferenceMember:
             log.error("%s not used: %s", what, exc)
             return ""
 
+    def _hold_sound(self) -> str:
+        """``hold_sound`` is a URL the controller downloads, or a FreeSWITCH sound the face
+        allowed (a tone); a URL that cannot be had holds the member in silence, loudly."""
+        sound = self.join.hold_sound
+        if not sound.startswith(("http://", "https://")):
+            return sound
+        try:
+            return self.engine.media.path_for(sound)
+        except MediaError as exc:
+            log.error("hold sound not used: %s", exc)
+            return ""
+
     def _plan(self) -> JoinPlan:
         join = self.join
+        if join.hold and join.hold_sound:
+            self.hold_sound = self._hold_sound()
         wait = ""
         if join.wait_sound is not None:
             wait = self._document_sound(join.wait_sound, "waitSound")
@@ -175,7 +191,7 @@ class ConferenceMember:
         if isinstance(media, Speak):
             return tts_file(self.settings.media.tts_engine,
                             tts_voice(media, self.settings.media), media.text)
-        return self.engine.media.path_for(media.url)
+        return self.call.sound_path(media.url)
 
     def _api(self, command: str) -> str:
         reply = self.session.api(command)
@@ -213,12 +229,17 @@ class ConferenceMember:
         bind_log_context(member_id=self.member.member_id)
         log.info("joined %s as member %s", self.plan.fs_room, self.member.member_id)
         self._report(EventKind.MEMBER_JOINED, event=event)
+        # Should we stop seeing this call, its exit and action are still reported.
+        self.engine.journal.put(self.call.journal_entry(RoomStay(
+            self.join.room, self.plan.fs_room, self.member.conference_uuid,
+            self.member.member_id, self.join.callback, self.join.action, self.join.redirect)))
         # The add-member of a room's first member counts itself: Conference-Size 1
         # only happens when the call created the room (empty rooms are destroyed).
         creator = event.get("Conference-Size") == "1"
         try:
             self.engine.rooms.member_joined(self.plan, self.member, creator, self.session.api,
-                                            self.join, self.call.dialect.name)
+                                            self.join, self.call.dialect.name, event=event,
+                                            hold_sound=self.hold_sound)
         except Exception as exc:  # the member stays in the room whatever this costs
             log.error("room setup after join failed: %s", exc)
         self.recording = self._room_recording()
@@ -278,6 +299,7 @@ class ConferenceMember:
         if not hungup:
             self.call._start(apps.unset_var(RESUME_VARIABLE))
         self._report(EventKind.MEMBER_LEFT)
+        self.engine.journal.put(self.call.journal_entry())  # the exit is reported
         if self.plan.digit_bindings and not self.session.hungup.is_set():
             try:
                 self.call._start(apps.clear_digit_action(DIGIT_REALM))
@@ -285,7 +307,11 @@ class ConferenceMember:
                 pass
         if self.kicked_by_command and any(isinstance(c, INTERRUPTING)
                                           for c in self.call.commands):
-            return None  # the command replaces what follows; no action request
+            # The command replaces what follows; no action request. As before an action
+            # request, the application hears "exit" before the redirect's request.
+            self.engine.webhooks.wait_lane(self.call.lane,
+                                           timeout=self.settings.webhooks.read_timeout)
+            return None
         return after_room(self.call, self.join, self.member, self._room_recording()
                           or self.recording)
 

@@ -40,6 +40,7 @@ from controller.esl.errors import (
 )
 from controller.esl.frames import Event
 from controller.esl.protocol import SafeInboundESL
+from controller.freeswitch import core as fscore
 from controller.metrics import ESL_COMMAND_LATENCY, ESL_RECONNECTS
 
 log = logging.getLogger(__name__)
@@ -338,7 +339,7 @@ class InboundClient:
                 return
             started = time.monotonic()
             try:
-                conn.send(liveness_command(), timeout=self.probe_timeout)
+                conn.send(fscore.status(), timeout=self.probe_timeout)
             except EslTimeout:
                 log.error("esl: FreeSWITCH did not answer the liveness probe within %g s: "
                           "dropping the connection", self.probe_timeout)
@@ -347,14 +348,6 @@ class InboundClient:
             except EslError:
                 return  # the connection ended; the supervisor sees it
             ESL_COMMAND_LATENCY.observe(time.monotonic() - started)
-
-
-def liveness_command() -> str:
-    """``api status``: cheap, always available, answered at once by a live FreeSWITCH
-    (capture 07f_freeswitch_killed.txt: reply 0.3 ms after the command, "UP ... is ready").
-    The one FreeSWITCH command string of this module (controller/freeswitch/ owns the
-    others)."""
-    return "api status"
 
 
 def _single_line(text: str) -> None:

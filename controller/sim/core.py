@@ -44,6 +44,8 @@ class Core:
         self.channels: dict[str, Channel] = {}
         self.conferences: dict[str, Any] = {}  # name -> Conference (case-sensitive)
         self.global_vars: dict[str, str] = dict(config.global_vars)
+        # switch_core.c (switch_core_init) stores the Core-UUID as the global `core_uuid`.
+        self.global_vars.setdefault("core_uuid", self.identity.core_uuid)
         self.apis: dict[str, ApiFunc] = {}
         self.api_syntax: dict[str, str] = {}
         self._member_ids = itertools.count(config.first_member_id)

@@ -1,0 +1,189 @@
+"""The call journal: every call this controller runs, with what its end must tell.
+
+A call is written when the controller takes it (its facts, dialect, the hooks
+its end is reported to), again when it joins a room (room, member id, the
+member's callback and action) and when it leaves it, and removed once its
+hangup request is queued. A restarted controller (or one whose FreeSWITCH
+restarted) reads it back: an entry whose call no longer exists in FreeSWITCH
+is a call that ended unseen, and its exit, action and hangup requests are sent
+from here (``controller.recovery``).
+
+Stores: ``SqliteJournal`` keeps it in the outbox's SQLite file (tables
+``calls`` and ``meta``, written by the outbox's group commit, so it never
+stalls a call); ``MemoryJournal`` for tests and tools. A cluster's shared
+store (Redis) implements ``CallJournal`` the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from controller.conference.events import CallFacts
+from controller.model import HttpMethod, Webhook
+from controller.outbox import SqliteOutbox
+
+log = logging.getLogger(__name__)
+
+VERSION = 1
+
+
+@dataclass(frozen=True)
+class RoomStay:
+    """A member's stay in a room, as its exit and action requests need it."""
+
+    room: str  # the application's room name
+    fs_room: str
+    conference_uuid: str
+    member_id: str
+    callback: Webhook | None
+    action: Webhook | None
+    redirect: bool = True
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    uuid: str
+    dialect: str
+    facts: CallFacts
+    hangup: Webhook | None  # where the end of the call is reported
+    call_hook: Webhook | None = None  # the face's call-level events (call ended)
+    tag: str | None = None
+    stay: RoomStay | None = None
+
+    def with_stay(self, stay: RoomStay | None, tag: str | None = None) -> JournalEntry:
+        return replace(self, stay=stay, tag=tag if tag is not None else self.tag)
+
+
+def _hook(hook: Webhook | None) -> dict[str, Any] | None:
+    if hook is None:
+        return None
+    data = asdict(hook)
+    data["method"] = hook.method.value
+    data["fallback_method"] = hook.fallback_method.value
+    return data
+
+
+def _unhook(data: dict[str, Any] | None) -> Webhook | None:
+    if not data:
+        return None
+    values = dict(data)
+    values["method"] = HttpMethod(values.get("method", "POST"))
+    values["fallback_method"] = HttpMethod(values.get("fallback_method", "POST"))
+    return Webhook(**values)
+
+
+def encode_entry(entry: JournalEntry) -> str:
+    stay = entry.stay
+    data = {
+        "v": VERSION, "uuid": entry.uuid, "dialect": entry.dialect,
+        "facts": asdict(entry.facts), "hangup": _hook(entry.hangup),
+        "call_hook": _hook(entry.call_hook), "tag": entry.tag,
+        "stay": None if stay is None else {
+            "room": stay.room, "fs_room": stay.fs_room,
+            "conference_uuid": stay.conference_uuid, "member_id": stay.member_id,
+            "callback": _hook(stay.callback), "action": _hook(stay.action),
+            "redirect": stay.redirect,
+        },
+    }
+    return json.dumps(data, separators=(",", ":"))
+
+
+def decode_entry(text: str) -> JournalEntry:
+    """Raises ValueError when the text is not an entry this version wrote."""
+    try:
+        data = json.loads(text)
+        if data.get("v") != VERSION:
+            raise ValueError(f"unknown journal entry version {data.get('v')!r}")
+        stay = data.get("stay")
+        return JournalEntry(
+            uuid=data["uuid"], dialect=data["dialect"], facts=CallFacts(**data["facts"]),
+            hangup=_unhook(data.get("hangup")), call_hook=_unhook(data.get("call_hook")),
+            tag=data.get("tag"),
+            stay=None if not stay else RoomStay(
+                stay["room"], stay["fs_room"], stay["conference_uuid"], stay["member_id"],
+                _unhook(stay.get("callback")), _unhook(stay.get("action")),
+                bool(stay.get("redirect", True))),
+        )
+    except (KeyError, TypeError, AttributeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"not a journal entry: {exc}") from None
+
+
+class CallJournal(ABC):
+    """Where the journal lives. Writes may be asynchronous (never stall a call); reads
+    see every write made before them."""
+
+    @abstractmethod
+    def put(self, entry: JournalEntry) -> None: ...
+
+    @abstractmethod
+    def remove(self, uuid: str) -> None: ...
+
+    @abstractmethod
+    def entries(self) -> list[JournalEntry]: ...
+
+    @abstractmethod
+    def get_meta(self) -> dict[str, str]:
+        """What the controller last knew of FreeSWITCH (``core_uuid``, ``started_at``)."""
+
+    @abstractmethod
+    def put_meta(self, key: str, value: str) -> None: ...
+
+
+class MemoryJournal(CallJournal):
+    def __init__(self) -> None:
+        self._entries: dict[str, JournalEntry] = {}
+        self._meta: dict[str, str] = {}
+
+    def put(self, entry: JournalEntry) -> None:
+        self._entries.pop(entry.uuid, None)
+        self._entries[entry.uuid] = entry
+
+    def remove(self, uuid: str) -> None:
+        self._entries.pop(uuid, None)
+
+    def entries(self) -> list[JournalEntry]:
+        return list(self._entries.values())
+
+    def get_meta(self) -> dict[str, str]:
+        return dict(self._meta)
+
+    def put_meta(self, key: str, value: str) -> None:
+        self._meta[key] = value
+
+
+class SqliteJournal(CallJournal):
+    """The journal in the outbox's SQLite file, written by its group commit."""
+
+    def __init__(self, outbox: SqliteOutbox) -> None:
+        self.outbox = outbox
+
+    def put(self, entry: JournalEntry) -> None:
+        self.outbox.journal_put(entry.uuid, encode_entry(entry))
+
+    def remove(self, uuid: str) -> None:
+        self.outbox.journal_delete(uuid)
+
+    def entries(self) -> list[JournalEntry]:
+        found = []
+        for uuid, text in self.outbox.journal_rows():
+            try:
+                found.append(decode_entry(text))
+            except ValueError as exc:
+                log.error("journal: entry of call %s unreadable (%s); its end cannot be "
+                          "reported", uuid, exc)
+        return found
+
+    def get_meta(self) -> dict[str, str]:
+        return self.outbox.meta_rows()
+
+    def put_meta(self, key: str, value: str) -> None:
+        self.outbox.meta_put(key, value)
+
+
+def journal_for(outbox: object) -> CallJournal:
+    """The journal that goes with the outbox store in use."""
+    return SqliteJournal(outbox) if isinstance(outbox, SqliteOutbox) else MemoryJournal()
