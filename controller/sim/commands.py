@@ -329,7 +329,9 @@ def eval_(core: Core, arg: str, session: Channel | None) -> str:
 
 
 def originate(core: Core, arg: str, session: Channel | None) -> str:
-    return "-ERR SUBSCRIBER_ABSENT\n"
+    from controller.sim.originate import originate_api
+
+    return originate_api(core, arg, session)
 
 
 def register_all(core: Core) -> None:

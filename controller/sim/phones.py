@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import gevent
 import gevent.event
 
-from controller.sim import session, sofia
+from controller.sim import originate, session, sofia
 from controller.sim.channel import Channel
 from controller.sim.dialplan import dp_match
 
@@ -165,6 +165,7 @@ class PhoneBook:
         self._ports = itertools.count(5102, 2)
         self._phones: list[Phone] = []
         self._rng = random.Random()
+        originate.dialling(core).dialplan = dialplan
 
     def call(self, number: str, caller_id: str = "1000", caller_name: str | None = None) -> Phone:
         """INVITE ``number``; returns at once with the Phone (its uuid is known)."""
@@ -204,6 +205,15 @@ class PhoneBook:
         core.spawn(session.run, channel, extension, self._dialplan)
         return phone
 
+    def expect(self, address: str, behaviour: str = "answer",
+               ring_seconds: float = 0.3) -> originate.Callee:
+        """A phone FreeSWITCH will dial (``originate``): ``address`` is a user (``alice``,
+        for ``user/alice`` or ``sofia/<profile>/alice@host``), ``user@host:port``, or a
+        gateway's number. ``behaviour``: ``answer`` (after ``ring_seconds``), ``busy``
+        (486), ``reject`` (603), ``ring`` (never answers: NO_ANSWER at originate_timeout)
+        or ``unreachable``. ``callee.wait_dialled()`` gives the Phone once answered."""
+        return originate.expect(self._core, address, behaviour, ring_seconds)
+
     def all(self) -> list[Phone]:
         return list(self._phones)
 
@@ -213,9 +223,10 @@ class PhoneBook:
 
     def close(self, timeout: float = 5.0) -> None:
         """Hang up every call that is still up and wait for the channels to go."""
-        for phone in self._phones:
+        everyone = self._phones + originate.dialling(self._core).phones
+        for phone in everyone:
             phone.hangup()
-        for phone in self._phones:
+        for phone in everyone:
             try:
                 phone.wait_hangup(timeout)
             except TimeoutError:
