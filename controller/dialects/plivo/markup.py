@@ -64,6 +64,25 @@ Unknown elements and attributes are errors.
 | Hangup schedule       | integer 1-86400 (s)               | 0 (now)      |       |
 | Redirect text         | URL                               | required     |       |
 | Redirect method       | `GET`, `POST`                     | POST         |       |
+| GetDigits children    | Speak, Play, Wait (prompts)       | none         | [13]  |
+| GetDigits action      | URL                               | required     | [13]  |
+| GetDigits method      | `GET`, `POST`                     | POST         |       |
+| GetDigits timeout     | integer 1-86400 (s, first key)    | 5            |       |
+| GetDigits digitTimeout| integer 1-86400 (s, between keys) | 2            |       |
+| finishOnKey           | one of `0-9*#`, `""`, `none`      | `#`          |       |
+| numDigits             | integer 1-127                     | 99           | [13]  |
+| retries               | integer 1-100 (tries in all)      | 1            | [13]  |
+| redirect              | bool                              | true         |       |
+| playBeep              | bool                              | false        |       |
+| validDigits           | keys of `0-9*#`, no repeats       | all 12       | [13]  |
+| invalidDigitsSound    | URL (a sound file)                | none         |       |
+| log                   | bool                              | true         | [13]  |
+| async (GetDigits)     | refused                           |              | [9]   |
+| GetInput children, action, method, finishOnKey, numDigits, redirect, log | as GetDigits | | [14] |
+| GetInput inputType    | `dtmf` (`speech` refused)         | required     | [14]  |
+| executionTimeout      | integer 5-60 (s, first key)       | 15           | [14]  |
+| digitEndTimeout       | `auto`, integer 2-10 (s)          | auto (5 s)   | [14]  |
+| speech attributes     | checked, no effect                |              | [15]  |
 
 [1] No attributes and no stray text; comments are ignored; processing
     instructions and namespaced elements are refused. Verbs after a Redirect or
@@ -89,6 +108,28 @@ Unknown elements and attributes are errors.
 [11] 0 = until the call ends; the upper cap is ours.
 [12] minSilence matters only with silence="true"; beep only without it; with
     a length shorter than minSilence the wait ends at length. All accepted.
+[13] Run as FreeSWITCH's play_and_get_digits (controller.gather): the prompts
+    play as one sound, a key pressed meanwhile stops them and is the first
+    key; a try without valid keys plays invalidDigitsSound and the prompts
+    again; after the last try without input the next verb runs, and the action
+    is not requested. Action params: Plivo's call parameters plus `Digits`
+    (without the finishOnKey key). Strict: action is required (the digits would
+    go nowhere); inside GetDigits loop="0" and Wait silence="true" are refused
+    (a prompt must end before the input starts); prompts may add up to 100
+    sounds. numDigits: FreeSWITCH collects into 128 bytes. The numDigits-th key
+    ends the input at once (as on FreeSWITCH): a finishOnKey pressed after it
+    is dropped by the next gather, which flushes keys queued before it.
+    log="false" keeps the digits out of our logs and off the channel.
+[14] GetInput with inputType="dtmf" is GetDigits with one try, every key
+    valid and no invalid sound; its action also gets `InputType=dtmf`.
+    executionTimeout is the wait for the first key after the prompts;
+    digitEndTimeout="auto" waits 5 s between keys (Plivo's auto adapts; ours
+    does not). Strict: inputType is required; speech and "dtmf speech" are
+    refused (no speech recognition here).
+[15] speechEndTimeout (`auto`, 2-10), speechModel (a word), hints (text),
+    language (a code such as en-US), interimSpeechResultsCallback (URL) and
+    its Method, profanityFilter (bool): checked and accepted without effect,
+    as on Plivo, where they apply to speech input only.
 
 """
 

@@ -32,12 +32,12 @@ def stack(tmp_path, app):
         running.phones.close()
 
 
-def heard_text(phone, text: str, count: int = 1, timeout: float = 15.0) -> None:
+def heard_text(phone, text: str, count: int = 1, timeout: float = 30.0) -> None:
     wait_until(lambda: sum(text in media for media in phone.heard) >= count, timeout,
                f"{text!r} played {count} time(s) to the phone (heard: {phone.heard})")
 
 
-def wait_requests(app: PlivoApp, path: str, count: int = 1, timeout: float = 15.0) -> list:
+def wait_requests(app: PlivoApp, path: str, count: int = 1, timeout: float = 30.0) -> list:
     return wait_until(lambda: len(app.at(path)) >= count and app.at(path), timeout,
                       f"{count} request(s) to {path} (seen: {[s.path for s in app.seen]})")
 
