@@ -36,7 +36,7 @@ import gevent.event
 
 from controller.sim import session, sofia
 from controller.sim.channel import Channel
-from controller.sim.fsutil import atoi, separate_string
+from controller.sim.fsutil import atoi, cause_from_str, separate_string
 
 if TYPE_CHECKING:
     from controller.sim.core import Core
@@ -396,3 +396,23 @@ def _run_answered(channel: OriginatedChannel, exten: str, dialplan: str, context
     finally:
         session._teardown(channel)
 
+
+
+@session.register_app("sched_hangup", nomedia=True)
+def sched_hangup_app(channel: Channel, arg: str | None) -> None:
+    """mod_dptools sched_hangup ``[+]<time> [<cause>]``: hang the channel up later (relative
+    with ``+``, else at that epoch second); the cause defaults to ALLOTTED_TIMEOUT
+    (mod_dptools.c sched_hangup_function). Here because dialled calls' time limits use it."""
+    argv = (arg or "").split()
+    if not argv:
+        return
+    seconds = atoi(argv[0].lstrip("+"))
+    core = channel.core
+    delay = seconds if argv[0].startswith("+") else max(0.0, seconds - core.clock.now())
+    cause = cause_from_str(argv[1]) if len(argv) > 1 else "ALLOTTED_TIMEOUT"
+
+    def fire() -> None:
+        if not channel.down:
+            channel.hangup(cause)
+
+    core.spawn_later(delay, fire)
