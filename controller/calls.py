@@ -7,7 +7,7 @@ call's own greenlet is woken to act on it (``CallSession.submit``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -48,7 +48,17 @@ class SendDigits:
     digits: str
 
 
-CallCommand = RedirectCall | HangupCall | JoinRoom | PlayToCall | SendDigits
+@dataclass(frozen=True)
+class RunOnCall:
+    """A face's own step, run by the call's greenlet between verbs: faces without markup
+    (Telnyx Call Control) script their calls with these (answer, speak, gather...). The
+    procedure gets the CallSession; a Document it returns replaces what the call does."""
+
+    procedure: Callable[[CallSession], Document | None]
+    what: str = ""  # for the log
+
+
+CallCommand = RedirectCall | HangupCall | JoinRoom | PlayToCall | SendDigits | RunOnCall
 # Commands that end what the call is doing now.
 INTERRUPTING = (RedirectCall, HangupCall, JoinRoom)
 

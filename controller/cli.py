@@ -96,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     from controller.outbox_cli import add_outbox_arguments
 
     add_outbox_arguments(sub)
+    from controller.keys_cli import add_keys_arguments
+
+    add_keys_arguments(sub)
     return parser
 
 

@@ -14,6 +14,7 @@ from controller.dialects.base import Dialect
 
 BUILTIN = (
     "controller.dialects.plivo.dialect",
+    "controller.dialects.telnyx.dialect",
     "controller.dialects.cxml.dialect",
     "controller.dialects.bxml.dialect",
 )

@@ -68,7 +68,11 @@ class Dialect:
     """Base class of every face; subclasses override what their cloud does differently."""
 
     name: str = ""
+    # False: the face has no markup; its calls fetch no document and wait, parked, for
+    # live commands (CallSession.await_command) until they hang up.
     has_markup: bool = True
+    # Events a call of this face needs on its socket besides the engine's (e.g. DTMF).
+    session_events: tuple[str, ...] = ()
     # Extra request headers a document fetch expects (e.g. Accept for JSON faces).
     document_headers: Mapping[str, str] = {}
 
@@ -94,6 +98,10 @@ class Dialect:
         """Body of the webhook reporting ``event`` to ``hook``; None: this cloud does not
         report this event to this kind of hook."""
         raise NotImplementedError
+
+    def idle_event(self, call: Any, event: Any) -> None:
+        """An event of a call that waits for commands (faces without markup only; the
+        call's own greenlet calls this): report it if the cloud does (e.g. DTMF)."""
 
     # ------------------------------------------------------------ signatures
     def signature_headers(self, settings: Any, method: str, url: str, payload: Payload,

@@ -1,0 +1,312 @@
+"""Telnyx's REST shapes under /v2: call commands and conferences.
+
+    POST /v2/calls/{call_control_id}/actions/<action>
+    POST /v2/conferences                        GET /v2/conferences[?filter[name]=..]
+    GET  /v2/conferences/{id}                   GET /v2/conferences/{id}/participants
+    POST /v2/conferences/{id}/actions/<action>
+
+``Authorization: Bearer <[telnyx] api_key>``. Answers are ``{"data": {...}}``;
+errors ``{"errors": [...]}`` (controller.dialects.telnyx.inputs). A ``command_id``
+seen before for the same call or conference answers as the first time did and
+does nothing (Telnyx: "subsequent commands with the same command_id ... are
+ignored").
+"""
+
+from __future__ import annotations
+
+import collections
+import hmac
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+
+from controller.calls import HangupCall, RunOnCall, SendDigits
+from controller.dialects.telnyx import callcontrol
+from controller.dialects.telnyx.conferences import ConferenceFace
+from controller.dialects.telnyx.ids import call_uuid
+from controller.dialects.telnyx.inputs import (
+    Fields,
+    TelnyxApiError,
+    call_gone,
+    invalid,
+    parse_body,
+    unsupported,
+)
+from controller.dialects.telnyx.state import CALLS
+from controller.model import Play, Speak
+
+log = logging.getLogger(__name__)
+
+OK = {"data": {"result": "ok"}}
+# Telnyx's reject causes -> FreeSWITCH hangup causes (sofia sends 603, 404, 503, 486 for
+# them: switch_core_session.c's cause-to-SIP table as used by mod_sofia).
+REJECT_CAUSES = {"CALL_REJECTED": "CALL_REJECTED", "USER_BUSY": "USER_BUSY",
+                 "NOT_FOUND": "UNALLOCATED_NUMBER",
+                 "TEMPORARILY_UNAVAILABLE": "NORMAL_TEMPORARY_FAILURE"}
+LANGUAGE_FREE = ("payload_type", "service_level", "language")
+COMMAND_MEMORY = 10_000
+CALL_ACTIONS = ("answer", "hangup", "reject", "speak", "playback_start", "playback_stop",
+                "send_dtmf", "client_state_update", "transfer", "record_start", "record_stop",
+                "gather", "gather_using_speak")
+
+
+class CommandIds:
+    """(resource, command_id) -> the first answer, oldest forgotten first."""
+
+    def __init__(self) -> None:
+        self._answers: collections.OrderedDict[tuple[str, str], tuple[int, Any]] = (
+            collections.OrderedDict())
+
+    def get(self, key: tuple[str, str]) -> tuple[int, Any] | None:
+        return self._answers.get(key)
+
+    def keep(self, key: tuple[str, str], answer: tuple[int, Any]) -> None:
+        self._answers[key] = answer
+        while len(self._answers) > COMMAND_MEMORY:
+            self._answers.popitem(last=False)
+
+
+def _json(status: int, body: Any) -> Response:
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def freeswitch_api(service: Any, command: str) -> str:
+    """One command on the shared inbound connection; its failure is a 503, not a 500."""
+    from controller.esl import EslError
+
+    try:
+        return service.esl.api(command)
+    except EslError as exc:
+        raise TelnyxApiError(503, "10007", "FreeSWITCH unavailable",
+                             f"FreeSWITCH did not take the command: {exc}") from None
+
+
+def speak_media(fields: Fields, loop: bool = False) -> Speak:
+    text = fields.text("payload", required=True)
+    if fields.body.get("payload_type", "text") != "text":
+        raise unsupported("payload_type", "only text (no SSML)")
+    voice = fields.text("voice", required=True)
+    language = fields.text("language") or "en-US"
+    fields.text("service_level")
+    # Telnyx voices: "male", "female" or a provider voice; this controller's TTS has a
+    # man's and a woman's voice ([media] tts_voice_man / tts_voice_woman).
+    return Speak(text, voice="MAN" if voice.lower() == "male" else "WOMAN",
+                 language=language, loop=fields.loop() if loop else 1)
+
+
+class CallCommands:
+    """/v2/calls/{id}/actions/<action>: each becomes a command on the call's greenlet."""
+
+    def __init__(self, service: Any):
+        self.service = service
+
+    def session(self, control_id: str) -> Any:
+        uuid = call_uuid(control_id)
+        call = self.service.engine.calls.get(uuid) if uuid else None
+        if call is None or call.session.hungup.is_set():
+            raise call_gone(control_id)
+        return call
+
+    def run(self, control_id: str, action: str, fields: Fields) -> dict:
+        if action not in CALL_ACTIONS:
+            raise TelnyxApiError(404, "10005", "Resource not found",
+                                 f"no call action {action[:40]!r}; known: "
+                                 + ", ".join(CALL_ACTIONS))
+        handler = getattr(self, f"_{action}")
+        call = self.session(control_id)
+        state = CALLS.get(call.uuid)
+        handler(call, fields)
+        new_state = fields.body.get("client_state") if action != "client_state_update" else None
+        if new_state is not None:
+            state.client_state = new_state
+        return OK
+
+    # Each action checks its own body first; nothing reaches the call unless it is valid.
+    def _answer(self, call: Any, fields: Fields) -> None:
+        fields.only(("client_state", "command_id", "webhook_url", "webhook_url_method"))
+        fields.client_state()
+        url = fields.text("webhook_url")
+        fields.choice("webhook_url_method", ("POST",))  # Telnyx's GET webhooks: not here
+        if url:
+            CALLS.get(call.uuid).webhook_url = url
+            call.call_hook = call.dialect.call_event_hook(call.settings, call.facts)
+        call.submit(RunOnCall(callcontrol.answer, "answer"))
+
+    def _hangup(self, call: Any, fields: Fields) -> None:
+        fields.only(("client_state", "command_id"))
+        fields.client_state()
+        CALLS.get(call.uuid).ended_by_app = True
+        call.submit(HangupCall("NORMAL_CLEARING"))
+
+    def _reject(self, call: Any, fields: Fields) -> None:
+        fields.only(("cause", "client_state", "command_id"))
+        cause = fields.choice("cause", tuple(REJECT_CAUSES), required=True)
+        fields.client_state()
+        if call.answered:
+            raise invalid("cause", "the call is answered already: hang it up instead")
+        CALLS.get(call.uuid).ended_by_app = True
+        call.submit(HangupCall(REJECT_CAUSES[cause]))
+
+    def _speak(self, call: Any, fields: Fields) -> None:
+        fields.only(("payload", "voice", "client_state", "command_id", *LANGUAGE_FREE, "loop"),
+                    {"stop": "speech queues behind what plays; use playback_stop",
+                     "target_legs": "calls here are single legs",
+                     "voice_settings": "voices are [media] tts_voice_man/woman"})
+        media = speak_media(fields, loop=True)
+        fields.client_state()
+        self._needs_answer(call)
+        call.submit(RunOnCall(callcontrol.speak(media), "speak"))
+
+    def _playback_start(self, call: Any, fields: Fields) -> None:
+        fields.only(("audio_url", "loop", "overlay", "client_state", "command_id",
+                     "cache_audio", "audio_type"),
+                    {"media_name": "no media storage here: give audio_url",
+                     "playback_content": "give audio_url",
+                     "stop": "use playback_stop", "target_legs": "calls here are single legs"})
+        url = fields.text("audio_url", required=True)
+        if fields.flag("overlay", False):
+            raise unsupported("overlay", "one playback at a time per call")
+        fields.flag("cache_audio", True)
+        fields.choice("audio_type", ("mp3", "wav"))
+        fields.client_state()
+        self._needs_answer(call)
+        call.submit(RunOnCall(callcontrol.playback(Play(url, fields.loop())), "playback_start"))
+
+    def _playback_stop(self, call: Any, fields: Fields) -> None:
+        fields.only(("client_state", "command_id", "stop", "overlay"))
+        if fields.choice("stop", ("current", "all"), "all") and fields.flag("overlay", False):
+            raise unsupported("overlay", "there is no overlay playback here")
+        fields.client_state()
+        from controller.freeswitch import channel
+
+        # uuid_break on the shared inbound connection: it stops what plays without
+        # touching the call's own socket (capture 07e: `uuid_break <uuid> all` -> +OK).
+        CALLS.get(call.uuid).media_stopped = True
+        freeswitch_api(self.service, channel.uuid_break(call.uuid))
+
+    def _send_dtmf(self, call: Any, fields: Fields) -> None:
+        fields.only(("digits", "duration_millis", "client_state", "command_id"))
+        digits = fields.text("digits", required=True, max_len=64)
+        if not all(c in "0123456789*#ABCDabcdwW" for c in digits):
+            raise invalid("digits", "only 0-9 * # A-D and w/W (pauses)")
+        fields.number("duration_millis", 100, 500)
+        fields.client_state()
+        self._needs_answer(call)
+        call.submit(SendDigits(digits))
+
+    def _client_state_update(self, call: Any, fields: Fields) -> None:
+        fields.only(("client_state",))
+        state = fields.client_state()
+        if state is None:
+            raise TelnyxApiError(422, "10004", "Missing required parameter",
+                                 "client_state is required", "/client_state")
+        CALLS.get(call.uuid).client_state = state
+
+    def _transfer(self, call: Any, fields: Fields) -> None:
+        raise unsupported("to", "transfer needs outbound calls (the dialer), which this "
+                                "controller does not have yet")
+
+    def _record_start(self, call: Any, fields: Fields) -> None:
+        raise unsupported("format", "recording a single call is not supported yet; put the "
+                                    "call in a conference and record the conference")
+
+    def _record_stop(self, call: Any, fields: Fields) -> None:
+        raise unsupported("recording_id", "recording a single call is not supported yet")
+
+    def _gather(self, call: Any, fields: Fields) -> None:
+        raise unsupported("maximum_digits", "DTMF gather is not available yet")
+
+    _gather_using_speak = _gather
+
+    @staticmethod
+    def _needs_answer(call: Any) -> None:
+        if not call.answered and not any(
+                isinstance(c, RunOnCall) and c.what == "answer" for c in call.commands):
+            raise TelnyxApiError(422, "90034", "Call not answered",
+                                 "answer the call before this command", "/call_control_id")
+
+
+def create_blueprint(service: Any) -> Blueprint:
+    blueprint = Blueprint("telnyx", __name__, url_prefix="/v2")
+    api_key = service.settings.telnyx.api_key
+    commands = CommandIds()
+    calls = CallCommands(service)
+    conferences = ConferenceFace(service)
+
+    @blueprint.before_request
+    def authenticate() -> Response | None:
+        given = request.headers.get("Authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {api_key}".encode()):
+            error = TelnyxApiError(401, "10009", "Authentication failed",
+                                   "send Authorization: Bearer <api key> ([telnyx] api_key)")
+            return _json(401, error.body())
+        return None
+
+    def fields() -> Fields:
+        return Fields(parse_body(request.get_data(cache=True)[: 64 * 1024 + 1]))
+
+    def once(resource: str, body: Fields, run: Callable[[], tuple[int, Any]]) -> Response:
+        command_id = body.body.get("command_id")
+        if command_id is not None and not isinstance(command_id, str):
+            raise invalid("command_id", "must be a string")
+        key = (resource, command_id) if command_id else None
+        if key is not None and (seen := commands.get(key)) is not None:
+            return _json(*seen)
+        answer = run()
+        if key is not None:
+            commands.keep(key, answer)
+        return _json(*answer)
+
+    @blueprint.post("/calls/<control_id>/actions/<action>")
+    def call_action(control_id: str, action: str) -> Response:
+        body = fields()
+        return once(control_id, body, lambda: (200, calls.run(control_id, action, body)))
+
+    @blueprint.post("/calls")
+    def dial() -> Response:
+        raise unsupported("connection_id", "outbound calls (the dialer) are not available yet")
+
+    @blueprint.post("/conferences")
+    def create_conference() -> Response:
+        body = fields()
+        return once("conferences", body, lambda: (200, conferences.create(body)))
+
+    @blueprint.get("/conferences")
+    def list_conferences() -> Response:
+        return _json(200, conferences.listing(request.args))
+
+    @blueprint.get("/conferences/<conference_id>")
+    def get_conference(conference_id: str) -> Response:
+        return _json(200, {"data": conferences.view(conferences.record(conference_id))})
+
+    @blueprint.get("/conferences/<conference_id>/participants")
+    def participants(conference_id: str) -> Response:
+        return _json(200, conferences.participants(conference_id, request.args))
+
+    @blueprint.post("/conferences/<conference_id>/actions/<action>")
+    def conference_action(conference_id: str, action: str) -> Response:
+        body = fields()
+        return once(f"conf:{conference_id}", body,
+                    lambda: (200, conferences.action(conference_id, action, body)))
+
+    @blueprint.errorhandler(TelnyxApiError)
+    def telnyx_error(error: TelnyxApiError) -> Response:
+        return _json(error.status, error.body())
+
+    @blueprint.errorhandler(Exception)
+    def unexpected(error: Exception) -> Response:
+        from werkzeug.exceptions import HTTPException
+
+        if isinstance(error, HTTPException):
+            return _json(error.code or 500, TelnyxApiError(
+                error.code or 500, "10015", error.name, error.description or error.name).body())
+        log.exception("telnyx api: %s %s failed", request.method, request.path)
+        return _json(500, TelnyxApiError(500, "10007", "Unexpected error",
+                                         f"unexpected {type(error).__name__}; see the "
+                                         "controller's log").body())
+
+    return blueprint
