@@ -99,6 +99,12 @@ class Dialect:
         report this event to this kind of hook."""
         raise NotImplementedError
 
+    def call_event_hook(self, settings: Any, call: CallFacts) -> Webhook | None:
+        """Where this call's call-level events (``call.initiated``, ``call.ringing``,
+        ``call.answered``, ``call.ended``) go, each as ``event_payload`` makes it; None
+        (the default): this face reports none, and the engine builds none."""
+        return None
+
     def idle_event(self, call: Any, event: Any) -> None:
         """An event of a call that waits for commands (faces without markup only; the
         call's own greenlet calls this): report it if the cloud does (e.g. DTMF)."""
