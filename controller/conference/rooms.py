@@ -34,9 +34,9 @@ import gevent
 import gevent.lock
 
 from controller.conference.events import (
-    CallFacts,
     END_BY_MEMBER,
     END_LAST_LEFT,
+    CallFacts,
     CallStatus,
     EngineEvent,
     MemberFacts,
@@ -87,6 +87,8 @@ MEMBER_STATE_ACTIONS = {
 # between N-1 and N seconds after the call. The controller's own timer ends the room on
 # time; the FreeSWITCH task, one second later, is the backstop when we are not running.
 TIME_LIMIT_BACKSTOP = 1
+# Why a room ended that vanished while the controller was not connected to FreeSWITCH.
+END_UNSEEN = "the room ended while the controller was not connected to FreeSWITCH"
 
 
 @dataclass
@@ -185,6 +187,11 @@ class Room:
     coaches: dict[str, frozenset[str]] = field(default_factory=dict)
     # coach member id -> member ids told not to hear the coach (relate nospeak)
     muted_for: dict[str, set[str]] = field(default_factory=dict)
+    # Members whose join was reported: the call's socket and the inbound connection both
+    # see each add-member, in either order; whichever comes first reports it.
+    announced: set[str] = field(default_factory=set)
+    # Files played to the whole room over the API (play-file), until their play-file-done.
+    announcements: list[str] = field(default_factory=list)
 
     def next_sequence(self) -> int:
         self.sequence += 1
@@ -223,6 +230,11 @@ def _with_path(event: Event, path: str) -> Event:
     return Event([("Path", path), *event.pairs])  # the first of a name wins
 
 
+def _hears_coach(member: Member, heard_by: frozenset[str]) -> bool:
+    """``heard_by`` names calls by FreeSWITCH UUID or by the face's call id."""
+    return member.call_uuid in heard_by or bool(member.call_id and member.call_id in heard_by)
+
+
 def recording_id_from_path(path: str) -> str:
     return os.path.splitext(os.path.basename(path))[0]
 
@@ -258,6 +270,9 @@ class RoomManager:
         self._consumer = None
         self._greenlet: gevent.Greenlet | None = None
         self.resyncs = 0
+        # A live call's face id from its UUID ("": unknown); the engine sets it, so that
+        # coaching may name calls by either (ConferenceJoin.coach).
+        self.call_id_of: Callable[[str], str] = lambda call_uuid: ""
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -315,12 +330,14 @@ class RoomManager:
                         sequence=old.sequence if old else 0,
                         started=True,
                         coaches=old.coaches if old else {},
-                        muted_for=old.muted_for if old else {})
+                        muted_for=old.muted_for if old else {},
+                        announcements=old.announcements if old else [])
             for member in conf.get("members", []):
                 if member.get("type") == "caller":
                     mid = str(member.get("id"))
                     joined = time.time() - float(member.get("join_time", 0) or 0)
                     room.members[mid] = Member(mid, member.get("uuid", ""), joined)
+                    room.announced.add(mid)
                 elif member.get("type") == "recording_node":
                     path = member.get("record_path", "")
                     room.recordings[path] = Recording(
@@ -329,10 +346,28 @@ class RoomManager:
                         paused=member.get("status") == "paused",
                     )
             rooms[fs_name] = room
+        vanished = [room for fs_name, room in self.rooms.items() if fs_name not in rooms]
         self.rooms = rooms
         self.resyncs += 1
         log.info("rooms: resynced %d live rooms from FreeSWITCH", len(rooms))
+        for room in vanished:
+            self._room_vanished(room)
         self._drop_stale_time_limits(listing)
+
+    def _room_vanished(self, room: Room) -> None:
+        """A room we knew is not in FreeSWITCH's listing after a reconnect: it ended while
+        we were not connected (FreeSWITCH restarted: after a restart json_list is ``[]``,
+        capture 07f_freeswitch_killed_after_restart.txt). Its hooks still hear that its
+        members left and that it ended, marked recovered; FreeSWITCH's time of it is
+        not known."""
+        log.warning("rooms: %s ended while FreeSWITCH was not connected; reporting its end, "
+                    "marked recovered", room.name)
+        for member in list(room.members.values()):
+            self._room_event(room, EventKind.MEMBER_LEFT, member=member, recovered=True)
+        self._room_event(room, EventKind.ROOM_ENDED, reason=END_UNSEEN, recovered=True)
+        timer = self._timers.pop(room.uuid, None)
+        if timer is not None:
+            timer.kill(block=False)
 
     def _drop_stale_time_limits(self, listing: list[dict]) -> None:
         """Time-limit tasks whose conference ended while we were away must not fire on a
@@ -375,6 +410,7 @@ class RoomManager:
                 member = room.members.pop(event.get("Member-ID", ""), None)
                 if member is not None and member.end_on_exit and not room.ended_by:
                     room.ended_by = member.call_uuid  # mod_conference ends the room (03c)
+                room.announced.discard(event.get("Member-ID", ""))
                 self._room_event(room, EventKind.MEMBER_LEFT, event, member=member)
                 self._coach_left(room, event.get("Member-ID", ""))
         elif action in MEMBER_STATE_ACTIONS:
@@ -394,10 +430,23 @@ class RoomManager:
             self._room(fs_room).recordings[path] = Recording(
                 recording_id_from_path(path), path, event.timestamp_us / 1e6
             )
+            self._recording_changed(fs_room, event, EventKind.RECORDING_STARTED)
         elif action in ("pause-recording", "resume-recording"):
             recording = self._room(fs_room).recordings.get(event.get("Path", ""))
             if recording is not None:
                 recording.paused = action == "pause-recording"
+            self._recording_changed(fs_room, event, EventKind.RECORDING_PAUSED
+                                    if action == "pause-recording"
+                                    else EventKind.RECORDING_RESUMED)
+        elif action == "play-file":
+            # Only the API's room play fires play-file; hold music and enter/exit sounds
+            # fire play-file-done alone (captures 02a, 03b2, 03f, 03h).
+            self._room(fs_room).announcements.append(event.get("File", ""))
+        elif action == "play-file-done":
+            room = self.rooms.get(fs_room)
+            if room is not None and event.get("File", "") in room.announcements:
+                room.announcements.remove(event.get("File", ""))
+                self._room_event(room, EventKind.ANNOUNCEMENT_DONE, event)
         elif action == "stop-recording":
             room = self.rooms.get(fs_room)
             if room is not None:
@@ -436,6 +485,10 @@ class RoomManager:
         join = self._joins.pop(call_uuid, None)
         if join is not None:
             member.label, member.end_on_exit = join.label, join.end_on_exit
+        member.call_id = member.call_id or self.call_id_of(call_uuid)
+        if mid in room.announced:
+            return
+        room.announced.add(mid)
         expected = self._expected.pop(call_uuid, None)
         if room.state is None:
             if expected is not None and event.get("Conference-Size") == "1":
@@ -454,8 +507,11 @@ class RoomManager:
 
     def _room_event(self, room: Room, kind: EventKind, event: Event | None = None, *,
                     member: Member | None = None, reason: str = "",
-                    recording: RecordingFacts | None = None, coaching: bool = False) -> None:
-        """Report a room-level event to the room's hooks, if they asked for it."""
+                    recording: RecordingFacts | None = None, coaching: bool = False,
+                    timestamp_us: int = 0, recovered: bool = False) -> None:
+        """Report a room-level event to the room's hooks, if they asked for it. Its time is
+        FreeSWITCH's (the event's, or ``timestamp_us``); the controller's clock only for
+        what FreeSWITCH fires no event about at all."""
         state = room.state
         if state is None or state.hooks is None or kind not in state.hooks.events:
             return
@@ -473,8 +529,9 @@ class RoomManager:
         engine_event = EngineEvent(
             kind, room=room.name, conference_uuid=room.uuid, member=facts, call=call,
             sequence=room.next_sequence(), tag=state.hooks.tag, reason=reason,
-            timestamp_us=event.timestamp_us if event is not None else int(time.time() * 1e6),
-            recording=recording, coaching=coaching,
+            timestamp_us=(event.timestamp_us if event is not None else timestamp_us)
+            or int(time.time() * 1e6),
+            recording=recording, coaching=coaching, recovered=recovered,
             member_state=None if member is None else _member_state(room, member, event),
             ended_by=room.ended_by if kind is EventKind.ROOM_ENDED and reason == END_BY_MEMBER
             else "",
@@ -502,9 +559,16 @@ class RoomManager:
         self._joins.pop(call_uuid, None)
 
     def member_joined(self, plan: JoinPlan, member: MemberFacts, creator: bool, api: ApiCall,
-                      join: ConferenceJoin, dialect: str) -> None:
+                      join: ConferenceJoin, dialect: str, event: Event | None = None,
+                      hold_sound: str | None = None) -> None:
         """Room-level parts of a join; ``api`` runs a FreeSWITCH API command (the call's own
-        socket, so this works even while the inbound connection is reconnecting)."""
+        socket, so this works even while the inbound connection is reconnecting).
+        ``event``: the member's add-member as the call's socket saw it (reported now if
+        the inbound connection has not yet). ``hold_sound``: the FreeSWITCH sound of
+        ``join.hold_sound``, resolved by the caller (None: use it as it is)."""
+        if event is not None:
+            self._member_added(plan.fs_room, event)
+        stamp = event.timestamp_us if event is not None else 0
         room = self._room(plan.fs_room)
         room.uuid = room.uuid or member.conference_uuid
         room.members.setdefault(member.member_id,
@@ -527,15 +591,16 @@ class RoomManager:
             else:
                 self._expected.pop(member.call_uuid, None)
             if join.hold:
-                reply = api(fsconf.hold(plan.fs_room, int(member.member_id), join.hold_sound))
+                sound = join.hold_sound if hold_sound is None else hold_sound
+                reply = api(fsconf.hold(plan.fs_room, int(member.member_id), sound))
                 if not replies.ok(reply):
                     log.error("rooms: FreeSWITCH did not hold member %s: %s", member.member_id,
                               reply.strip())
             if join.coach:
                 if join.single_coach:  # one coach per room: a new one ends the others'
                     for other in [c for c in room.coaches if c != member.member_id]:
-                        self._set_coach(room, other, None, api)
-                self._set_coach(room, member.member_id, frozenset(join.coach), api)
+                        self._set_coach(room, other, None, api, stamp)
+                self._set_coach(room, member.member_id, frozenset(join.coach), api, stamp)
             if plan.record is not None and not room.recordings and \
                     len(room.members) >= join.record_min_members:
                 self._record_on_join(plan, member, api, join, dialect)
@@ -581,25 +646,27 @@ class RoomManager:
 
     # ------------------------------------------------------------ coaching
     def _set_coach(self, room: Room, coach_id: str, heard_by: frozenset[str] | None,
-                   api: ApiCall) -> None:
+                   api: ApiCall, timestamp_us: int = 0) -> None:
         """Only the members whose call is in ``heard_by`` hear the coach (None: coaching
         ends, everyone hears it again). ``relate <coach> <other> nospeak``: the other no
         longer hears the coach (capture 07b)."""
-        if coach_id in room.coaches:
+        was_coaching = coach_id in room.coaches
+        if was_coaching:
             cleared = room.muted_for.pop(coach_id, set())
             if cleared:
                 api(fsconf.relate(room.fs_name, [int(coach_id)], sorted(map(int, cleared)),
                                   Relation.CLEAR))
             del room.coaches[coach_id]
         if heard_by is None:
-            self._coach_event(room, coach_id, False)
+            if was_coaching:
+                self._coach_event(room, coach_id, False, timestamp_us)
             return
         room.coaches[coach_id] = heard_by
         room.muted_for[coach_id] = set()
         others = [m for m in room.members.values()
-                  if m.member_id != coach_id and m.call_uuid not in heard_by]
+                  if m.member_id != coach_id and not _hears_coach(m, heard_by)]
         self._mute_for(room, coach_id, others, api)
-        self._coach_event(room, coach_id, True)
+        self._coach_event(room, coach_id, True, timestamp_us)
 
     def _mute_for(self, room: Room, coach_id: str, others: Iterable[Member],
                   api: ApiCall) -> None:
@@ -613,7 +680,7 @@ class RoomManager:
 
     def _apply_coaching_to_newcomer(self, room: Room, member: Member) -> None:
         for coach_id, heard_by in room.coaches.items():
-            if member.member_id != coach_id and member.call_uuid not in heard_by:
+            if member.member_id != coach_id and not _hears_coach(member, heard_by):
                 try:
                     self._mute_for(room, coach_id, [member], self.esl.api)
                 except EslError as exc:
@@ -626,9 +693,11 @@ class RoomManager:
         for muted in room.muted_for.values():
             muted.discard(member_id)
 
-    def _coach_event(self, room: Room, coach_id: str, on: bool) -> None:
+    def _coach_event(self, room: Room, coach_id: str, on: bool, timestamp_us: int = 0) -> None:
+        # `relate` fires no event (capture 07b): the time is the coach's add-member when
+        # the join made it a coach, else the controller's clock.
         self._room_event(room, EventKind.MEMBER_COACHING, member=room.members.get(coach_id),
-                         coaching=on)
+                         coaching=on, timestamp_us=timestamp_us)
 
     def set_coach(self, fs_room: str, coach_id: str, heard_by: Iterable[str] | None,
                   api: ApiCall | None = None) -> None:
@@ -681,6 +750,27 @@ class RoomManager:
             raise RoomError(f"FreeSWITCH did not start recording {fs_room}: {reply.strip()}")
         room.recordings[fs_path] = Recording(recording_id, fs_path, time.time())
         return RecordingFacts(recording_id, self.recording_url(recording_id, fmt.value))
+
+    def _recording_changed(self, fs_room: str, event: Event, kind: EventKind) -> None:
+        """A recording started, paused or resumed: the room's hooks hear it, and the
+        recording's callback when it named this kind in its events (an empty list keeps
+        what callbacks always meant: completed or failed only)."""
+        path = event.get("Path", "")
+        recording_id = recording_id_from_path(path)
+        fmt = os.path.splitext(path)[1].lstrip(".")
+        facts = RecordingFacts(recording_id, self.recording_url(recording_id, fmt))
+        room = self.rooms.get(fs_room)
+        if room is not None:
+            self._room_event(room, kind, event, recording=facts)
+        fields = event.get(f"{RECORD_VAR}{_hex(recording_id)}", "").split("|", 5)
+        if len(fields) != 6:
+            return
+        dialect, wanted, method, member_id, call_uuid, url = fields
+        if url and kind.value in wanted.split(","):
+            owner = MemberFacts(self.app_room_name(fs_room) or fs_room,
+                                event.get("Conference-Unique-ID", ""), member_id, call_uuid)
+            self._send_record_callback(fs_room, owner, Webhook(url, HttpMethod(method)), facts,
+                                       dialect, event.timestamp_us, kind)
 
     def _recording_stopped(self, fs_room: str, event: Event, error: str = "") -> None:
         path = event.get("Path", "")
