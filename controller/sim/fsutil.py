@@ -166,7 +166,9 @@ def separate_string(text: str, delim: str, limit: int) -> list[str]:
             i += 1
         elif ch == "'" and (inside or "'" in text[i + 1 :]):
             inside = not inside
-        elif ch == delim and not inside:
+        elif ch == delim and not inside and len(starts) < limit:
+            # Once the last item has started FreeSWITCH's loop ends (`count < arraylen`,
+            # switch_utils.c separate_string_char_delim): it keeps every later delimiter.
             cuts.append(i)
             start_state = True
         i += 1
