@@ -128,6 +128,7 @@ def test_every_conference_join_field_is_used_by_the_plan():
                          # the room manager's (controller.conference.rooms)
                          "room_hooks", "recording_callback", "recording_events",
                          "record_min_members", "hold", "hold_sound", "coach",
+                         "single_coach",
                          # the member's own webhooks (controller.conference.member)
                          "callback_events",
                          # the member's (controller.conference.member): a FreeSWITCH task

@@ -29,6 +29,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, send_file
 
+from controller.api.inputs import MAX_JSON_DEPTH, json_depth
 from controller.calls import HangupCall, RedirectCall
 from controller.conference.events import RecordingFacts
 from controller.conference.rooms import RoomError
@@ -89,6 +90,10 @@ def create_blueprint(service: Any, dialect: Any) -> Blueprint | None:
     def body() -> dict[str, Any]:
         if request.content_length and request.content_length > MAX_BODY:
             raise ApiError(413, "validation", f"body larger than {MAX_BODY} bytes")
+        raw = request.get_data(cache=True)
+        if json_depth(raw) > MAX_JSON_DEPTH:
+            raise ApiError(400, "validation", f"the body nests JSON deeper than "
+                                              f"{MAX_JSON_DEPTH} levels")
         data = request.get_json(silent=True)
         if not isinstance(data, dict):
             raise ApiError(400, "validation", "the body must be a JSON object")
