@@ -25,6 +25,7 @@ from flask import Blueprint, Response, jsonify, request
 from controller.calls import HangupCall, RunOnCall, SendDigits
 from controller.dialects.telnyx import callcontrol
 from controller.dialects.telnyx.conferences import ConferenceFace
+from controller.dialects.telnyx.dialing import TelnyxDialer, dial_answer
 from controller.dialects.telnyx.ids import call_uuid
 from controller.dialects.telnyx.inputs import (
     Fields,
@@ -103,6 +104,7 @@ class CallCommands:
 
     def __init__(self, service: Any):
         self.service = service
+        self.dialing = TelnyxDialer(service)
 
     def session(self, control_id: str) -> Any:
         uuid = call_uuid(control_id)
@@ -117,6 +119,13 @@ class CallCommands:
                                  f"no call action {action[:40]!r}; known: "
                                  + ", ".join(CALL_ACTIONS))
         handler = getattr(self, f"_{action}")
+        uuid = call_uuid(control_id)
+        if action == "hangup" and uuid and self.service.dialer.get(uuid) is not None:
+            # A dialled call still ringing: cancelled (call.hangup originator_cancel).
+            fields.only(("client_state", "command_id"))
+            fields.client_state()
+            if self.dialing.cancel(uuid):
+                return OK
         call = self.session(control_id)
         state = CALLS.get(call.uuid)
         handler(call, fields)
@@ -268,7 +277,14 @@ def create_blueprint(service: Any) -> Blueprint:
 
     @blueprint.post("/calls")
     def dial() -> Response:
-        raise unsupported("connection_id", "outbound calls (the dialer) are not available yet")
+        body = fields()
+        wanted = calls.dialing.request(body)
+
+        def run() -> tuple[int, Any]:
+            call_uuid, _ = calls.dialing.dial(wanted)
+            return 200, dial_answer(call_uuid, wanted["client_state"])
+
+        return once("dial", body, run)
 
     @blueprint.post("/conferences")
     def create_conference() -> Response:

@@ -87,6 +87,11 @@ def call_event_payload(event: EngineEvent, client_state: str, connection_id: str
     call = event.call
     fields = call_fields(call, client_state, connection_id)
     outgoing = call.direction == "outbound"
+    if event.kind is EventKind.CALL_INITIATED and outgoing:
+        # A dialled leg reaches the controller only once the callee answered (its
+        # call.initiated was sent when it was dialled: controller.dialects.telnyx.dialing).
+        fields.update(state="answered", start_time=iso(start_us))
+        return "call.answered", fields
     if event.kind is EventKind.CALL_INITIATED:
         fields.update(direction="outgoing" if outgoing else "incoming",
                       state="bridging" if outgoing else "parked",
