@@ -170,6 +170,7 @@ class CallSession:
             # the caller (`Outbound Call` / `uas`, capture 07d): the numbers are the dial's.
             self.dialect = dialects.get(dialed.dialect)
             self.answered = True
+            self.tag = dialed.tag  # the dial's first tag (e.g. Bandwidth's create-call tag)
             self.facts = CallFacts(
                 uuid=uuid, caller_number=dialed.from_number, caller_name=dialed.from_name,
                 destination=dialed.to, direction="outbound", dialect=self.dialect.name,
@@ -434,7 +435,10 @@ class CallSession:
 
     def _fetch_answer(self) -> Document:
         if self.dialed is not None:
-            # A dialled call: the dial's answer hook, or none (it waits for live commands).
+            # A dialled call: the dial's own document, its answer hook, or none (it waits
+            # for live commands).
+            if self.dialed.document:
+                return self._dialed_document(self.dialed.document)
             if self.dialed.answer is None:
                 return Document()
             return self.fetch(self.dialed.answer, Purpose.ANSWER)
@@ -446,6 +450,16 @@ class CallSession:
                 "(CC_APP_ANSWER_URL) or app.number_answer_urls"
             )
         return self.fetch(Webhook(url, HttpMethod(app.answer_method)), Purpose.ANSWER)
+
+    def _dialed_document(self, text: str) -> Document:
+        """The markup a face gave with the dial (checked by the face before dialling)."""
+        app = self.settings.app
+        try:
+            return self.dialect.parse_document(text.encode(), f"dial:{self.uuid}",
+                                               max_bytes=app.xml_max_bytes,
+                                               max_depth=app.xml_max_depth)
+        except XmlError as exc:
+            raise DocumentError(f"invalid document given with the dial:\n{exc}") from None
 
     def request_context(self, purpose: Purpose, **details: object) -> RequestContext:
         status = CallStatus.RINGING if purpose is Purpose.ANSWER else self.status

@@ -56,6 +56,8 @@ DIAL_VARIABLE = "cc_dial"  # the dial's context on the leg (base64url JSON, Dial
 MAX_RING_SECONDS = 600
 MAX_TIME_LIMIT_SECONDS = 86400
 MAX_STATE_BYTES = 2048
+# The document and the tag travel base64-encoded in the originate's {variables}; kept small.
+MAX_DOCUMENT_BYTES = 8192
 # An answered leg whose socket has not reached us by then never will (FreeSWITCH hangs it
 # up at once when the connect fails: capture 07d, "nothing listening on 8085").
 CONNECT_GRACE_SECONDS = 10.0
@@ -135,6 +137,10 @@ class DialRequest:
     state: Mapping[str, str] = field(default_factory=dict)
     on_outcome: Callable[[DialOutcome], None] | None = None
     call_uuid: str = ""  # "" -> a new uuid4 (the face may choose its own)
+    # Markup in the dialect's language that the answered call runs instead of fetching
+    # ``answer`` (a REST call that dials a participant into a room, Twilio's Twiml=).
+    document: str = ""
+    tag: str | None = None  # the call's first tag (CallSession.tag), e.g. Bandwidth's tag
 
 
 @dataclass(frozen=True)
@@ -171,6 +177,8 @@ class DialedLeg:
     hangup: Webhook | None = None
     time_limit_secs: int = 0
     state: Mapping[str, str] = field(default_factory=dict)
+    document: str = ""  # markup run when answered instead of fetching ``answer``
+    tag: str | None = None
 
     def encode(self) -> str:
         data = {
@@ -179,6 +187,10 @@ class DialedLeg:
             "hangup": _hook_dict(self.hangup), "limit": self.time_limit_secs,
             "state": dict(self.state),
         }
+        if self.document:
+            data["doc"] = self.document
+        if self.tag is not None:
+            data["tag"] = self.tag
         raw = json.dumps(data, separators=(",", ":"), ensure_ascii=True).encode()
         # base64url: letters, digits, - and _ only, so nothing to escape in the originate.
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -195,6 +207,8 @@ class DialedLeg:
                 time_limit_secs=int(data.get("limit") or 0),
                 state=MappingProxyType({str(k): str(v) for k, v in
                                         (data.get("state") or {}).items()}),
+                document=str(data.get("doc") or ""),
+                tag=None if data.get("tag") is None else str(data["tag"]),
             )
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             raise ValueError(f"the {DIAL_VARIABLE} channel variable is not ours: {exc}") from None
@@ -357,9 +371,14 @@ class Dialer:
         if dialect not in dialects.names():
             raise DialError("dialect", f"unknown dialect {dialect!r}; known: "
                                        + ", ".join(dialects.names()))
-        if request.answer is None and getattr(dialects.get(dialect), "has_markup", True):
+        if request.answer is None and not request.document and \
+                getattr(dialects.get(dialect), "has_markup", True):
             raise DialError("answer", f"the {dialect} face runs documents: give the answer "
-                                      "URL the answered call fetches")
+                                      "URL the answered call fetches, or the document")
+        if len(request.document.encode()) > MAX_DOCUMENT_BYTES:
+            raise DialError("document", f"more than {MAX_DOCUMENT_BYTES} bytes")
+        if request.tag is not None and len(request.tag.encode()) > MAX_DOCUMENT_BYTES:
+            raise DialError("tag", f"more than {MAX_DOCUMENT_BYTES} bytes")
         ring = request.timeout_secs or outbound.ring_timeout
         if not 1 <= ring <= MAX_RING_SECONDS:
             raise DialError("timeout_secs", f"{ring} is not 1-{MAX_RING_SECONDS} seconds")
@@ -379,6 +398,7 @@ class Dialer:
             dialect=dialect, answer=request.answer, hangup=request.hangup,
             time_limit_secs=request.time_limit_secs,
             state=MappingProxyType({str(k): str(v) for k, v in request.state.items()}),
+            document=request.document, tag=request.tag,
         )
         variables = {fs.ORIGINATION_UUID: call_uuid,
                      fs.IGNORE_EARLY_MEDIA: "true",

@@ -19,6 +19,9 @@ from controller.model import EventKind
 CAUSES = {
     "NORMAL_CLEARING": "hangup", "USER_BUSY": "busy", "NO_ANSWER": "timeout",
     "NO_USER_RESPONSE": "timeout", "ORIGINATOR_CANCEL": "cancel", "CALL_REJECTED": "rejected",
+    # A dialled call that could not be placed (controller.dialer's FAILED causes).
+    "NORMAL_TEMPORARY_FAILURE": "error", "DESTINATION_OUT_OF_ORDER": "error",
+    "SUBSCRIBER_ABSENT": "error", "INVALID_GATEWAY": "error", "UNALLOCATED_NUMBER": "error",
 }
 CONFERENCE_EVENTS = {
     EventKind.ROOM_CREATED: "conferenceCreated",
@@ -67,6 +70,8 @@ def call_event(context: RequestContext, account_id: str, application_id: str,
     }
     if context.digits is not None:
         fields["digits"] = context.digits
+    if fields["eventType"] == "answer":
+        fields["answerTime"] = stamp
     if context.purpose is Purpose.HANGUP:
         fields["cause"] = "application-error" if context.error else \
             CAUSES.get(context.hangup_cause, "hangup")
@@ -79,7 +84,8 @@ def call_event(context: RequestContext, account_id: str, application_id: str,
 
 def _call_event_type(context: RequestContext) -> str:
     if context.purpose is Purpose.ANSWER:
-        return "initiate"
+        # A call we dialled (REST create call) was answered: Bandwidth's answer event.
+        return "answer" if context.call.direction == "outbound" else "initiate"
     if context.purpose is Purpose.HANGUP:
         return "disconnect"
     if context.digits is not None:

@@ -5,6 +5,7 @@ Basic auth with ``[bxml] username``/``password``; the account must be ``[bxml]
 account_id``. Errors are Bandwidth's ``{"type", "description"}`` bodies with its
 statuses (400 validation, 401, 404, 409 for a call or conference that is not live).
 
+    POST /calls                                create a call (dial out; answerUrl's BXML)
     POST /calls/{callId}                       update a call: redirect, state=completed
     GET  /conferences?name=                    live conferences
     GET  /conferences/{id}                     one, with its active members
@@ -23,7 +24,9 @@ import base64
 import binascii
 import hmac
 import os
+import uuid as uuidlib
 from collections.abc import Callable
+from dataclasses import replace
 from functools import wraps
 from typing import Any
 
@@ -34,9 +37,10 @@ from controller.calls import HangupCall, RedirectCall
 from controller.conference.events import RecordingFacts
 from controller.conference.rooms import RoomError
 from controller.dialects.base import Payload
-from controller.dialects.bxml import ids, markup, params
+from controller.dialects.bxml import ids, markup, outbound, params
 from controller.dialects.bxml.dialect import ROOM_REPLY
 from controller.dialects.bxml.schema import CREDENTIAL, METHOD, URL
+from controller.dialer import DialError, DialUnavailable
 from controller.esl import EslError
 from controller.freeswitch import conference as fsconf
 from controller.freeswitch import replies
@@ -173,6 +177,30 @@ def create_blueprint(service: Any, dialect: Any) -> Blueprint | None:
                        value("fallbackPassword", CREDENTIAL, ""))
 
     # ------------------------------------------------------------ calls
+    @bp.post("/calls")
+    @guarded
+    def create_call() -> Any:
+        data = body()
+        try:
+            wanted = outbound.create_call_request(data, settings.application_id)
+        except outbound.CreateCallError as exc:
+            raise ApiError(400, "validation", str(exc)) from None
+        uuid = str(uuidlib.uuid4())
+        request_ = replace(wanted.dial, call_uuid=uuid, on_outcome=lambda outcome:
+                           outbound.report_unanswered(service, dialect, outcome, wanted))
+        try:
+            handle = service.dialer.dial(request_)
+        except DialError as exc:
+            raise ApiError(400, "validation", outbound.dial_error_text(exc)) from None
+        except DialUnavailable as exc:
+            raise ApiError(503, "service-unavailable", str(exc)) from None
+        response = jsonify(outbound.create_call_response(
+            wanted, handle.leg, settings.account_id, base_url))
+        response.status_code = 201
+        response.headers["Location"] = params.call_url(base_url, settings.account_id,
+                                                       ids.call_id(uuid))
+        return response
+
     @bp.post("/calls/<call_id>")
     @guarded
     def update_call(call_id: str) -> Any:
