@@ -154,7 +154,6 @@ def run_script(stack: Any, story: Story) -> None:
     story.expect(*_leave("lobby", "bob"))
     alice.hangup()
     story.expect(*_leave("lobby", "alice"))
-    _say(f"   alice heard: {', '.join(alice.heard) or 'nothing'}")
 
     story.step("2. carol dials 4000 (a digits menu): presses 1, then 2, then * to leave the room")
     carol = phones.call("4000", caller_id="carol", caller_name="Carol")
@@ -166,7 +165,6 @@ def run_script(stack: Any, story: Story) -> None:
     carol.send_dtmf("*")
     carol.wait_hangup(timeout=STEP_TIMEOUT)
     story.expect(*_leave("menu", "carol", action="/menu"))
-    _say(f"   carol heard: {', '.join(carol.heard) or 'nothing'}")
 
     story.step("3. dave and erin dial 3000 (room minutes, recorded); dave talks; both hang up")
     dave = phones.call("3000", caller_id="dave", caller_name="Dave")

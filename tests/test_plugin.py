@@ -30,7 +30,7 @@ def test_the_example_apps_own_suite_passes_with_only_the_plugin(tmp_path):
     shutil.copytree(EXAMPLE, project)
     done = outside_pytest(project)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "4 passed" in done.stdout
+    assert "5 passed" in done.stdout
 
 
 def test_a_project_without_conference_app_is_told_what_to_define(tmp_path):

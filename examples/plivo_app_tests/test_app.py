@@ -51,3 +51,22 @@ def test_unknown_number_is_refused(conference_phones: PhoneBook,
     assert erin.heard[-1].endswith("This number is not in service.")
     [answer] = conference_callbacks.at("/answer")
     assert "<Hangup/>" in answer.response_text
+
+
+def test_alice_joins_and_bob_votes(conference_phones: PhoneBook,
+                                   conference_callbacks: RecordingApp, conference_stack: Stack):
+    """The README's example, as written there."""
+    alice = conference_phones.call("1000", caller_id="alice", caller_name="Alice")
+    conference_callbacks.wait_for("/events", ConferenceAction="enter", From="alice")
+    room = conference_stack.rest("GET", "/v1/conferences/standup").json()
+    assert [m["caller_id_name"] for m in room["members"]] == ["Alice"]
+    alice.start_talking()                              # speech: talking events, floor
+    alice.stop_talking()
+    alice.hangup()
+    assert any("Good morning" in sound for sound in alice.heard)  # what was played to her
+
+    bob = conference_phones.call("2000", caller_id="bob")
+    conference_callbacks.wait_for("/events", ConferenceAction="enter", From="bob")
+    bob.send_dtmf("2")                                 # press keys
+    [digits] = conference_callbacks.wait_for("/events", ConferenceAction="digits")
+    assert digits.params["ConferenceDigitsMatch"] == "2"
