@@ -27,7 +27,7 @@ from controller.media_cache import MediaError
 log = logging.getLogger(__name__)
 
 # Member actions that are one mod_conference subcommand taking the member selector.
-FLAG_ACTIONS = ("mute", "unmute", "deaf", "undeaf", "hold", "unhold", "kick")
+FLAG_ACTIONS = ("mute", "unmute", "deaf", "undeaf", "unhold", "kick")
 # Member actions FreeSWITCH applies to `all` itself, answering one line per member.
 _NATIVE_ALL = (*FLAG_ACTIONS, "dtmf")
 
@@ -119,6 +119,10 @@ class ConferenceActions:
         if action in FLAG_ACTIONS:
             inputs.no_body(body)
             outcomes = self._per_member(name, fs_room, selected, action, "")
+        elif action == "hold":
+            outcomes = self._hold(name, fs_room, selected, inputs.hold_sound(body))
+        elif action in ("coach", "uncoach"):
+            return self._coach(name, fs_room, inputs.one_member(selected, action), action, body)
         elif action == "dtmf":
             outcomes = self._per_member(name, fs_room, selected, "dtmf", inputs.dtmf_digits(body))
         elif action == "hangup":
@@ -142,6 +146,47 @@ class ConferenceActions:
                 mid, self.room_api(name, fsconf.member_command(fs_room, verb, mid, argument)))
             for mid in ids
         ]
+
+    def _hold(self, name: str, fs_room: str, selected: inputs.Selector,
+              source: inputs.PlaySource | None) -> list[fs_replies.MemberOutcome]:
+        """``hold <id|all> [file]``: the file plays to the held member only (capture 07a)."""
+        sound = "" if source is None else self._source_sound(source, "body.sound.url")
+
+        def command(target: int | str) -> str:
+            try:
+                return fsconf.hold(fs_room, target, sound)
+            except UnsafeArgument as exc:
+                raise ApiError("freeswitch_error", f"{exc}: check media.directory") from None
+
+        if selected.everyone:
+            return fs_replies.all_member_outcomes(self.room_api(name, command("all")))
+        return [fs_replies.member_outcome(mid, self.room_api(name, command(mid)))
+                for mid in selected.ids]
+
+    def _coach(self, name: str, fs_room: str, coach: int, action: str,
+               body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """Only ``heard_by`` hear the coach from now on, as members come and go (the room
+        manager keeps the relations, ``relate ... nospeak``, capture 07b); uncoach: all
+        hear it again."""
+        heard_by = inputs.heard_by(body, coach) if action == "coach" else None
+        if action == "uncoach":
+            inputs.no_body(body)
+        members = {m["member_id"]: m["call_uuid"]
+                   for m in self.conference_detail(name)["members"]}
+        if coach not in members:
+            raise ApiError("member_not_found", f"no member {coach} in conference {name!r}")
+        missing = [mid for mid in heard_by or () if mid not in members]
+        if missing:
+            raise ApiError("member_not_found", f"heard_by: no member {missing[0]} in "
+                           f"conference {name!r}", field="body.heard_by")
+        calls = None if heard_by is None else [members[mid] for mid in heard_by]
+        try:
+            self.service.rooms.set_coach(fs_room, str(coach), calls, api=self.api)
+        except RoomError:
+            raise ApiError("member_not_found",
+                           f"no member {coach} in conference {name!r}") from None
+        return 200, {"conference": name, "action": action, "member_id": coach,
+                     "coaching": heard_by is not None, "heard_by": list(heard_by or ())}
 
     def _member_ids(self, name: str) -> tuple[int, ...]:
         return tuple(m["member_id"] for m in self.conference_detail(name)["members"])
@@ -186,13 +231,15 @@ class ConferenceActions:
             media = self.settings.media
             voice = media.tts_voice_man if speak.voice == "MAN" else media.tts_voice_woman
             return tts_file(media.tts_engine, voice, speak.text)
-        source = inputs.play_source(body)
+        return self._source_sound(inputs.play_source(body), "body.url")
+
+    def _source_sound(self, source: inputs.PlaySource, field: str) -> str:
         if source.tone is not None:
             return source.tone
         try:
             return self.service.media.path_for(source.url)
         except MediaError as exc:
-            raise invalid("body.url", str(exc)) from None
+            raise invalid(field, str(exc)) from None
 
     def _member_answer(self, name: str, action: str, outcomes: list[fs_replies.MemberOutcome]
                        ) -> tuple[int, dict[str, Any]]:

@@ -26,7 +26,14 @@ MAX_SELECTED = 100
 SELECTOR_RULE = f"a member id, a comma list of at most {MAX_SELECTED} member ids, or all"
 MEMBER_ACTIONS = (
     "mute", "unmute", "deaf", "undeaf", "hold", "unhold", "kick", "hangup", "play", "speak", "dtmf",
+    "coach", "uncoach",
 )
+# Member actions that act on one member only (no `all`, no comma list).
+SINGLE_MEMBER_ACTIONS = ("coach", "uncoach")
+CALL_ACTIONS = ("redirect", "hangup", "play", "speak", "dtmf")
+CALL_ID = re.compile(r"[A-Za-z0-9_.:\-]{1,128}\Z")
+CALL_ID_RULE = "1-128 characters of A-Z a-z 0-9 - _ . : (a call UUID or the face's call id)"
+METHODS = ("POST", "GET")
 ROOM_ACTIONS = (
     "record_start", "record_stop", "record_pause", "record_resume",
     "play", "speak", "stop_playback", "lock", "unlock", "end",
@@ -160,22 +167,102 @@ class PlaySource:
     tone: str | None = None  # the FreeSWITCH sound string of the tone
 
 
-def play_source(body: dict[str, Any]) -> PlaySource:
-    _only(body, ("url", "tone"))
-    url, tone = _string(body, "url"), _string(body, "tone")
+def play_source(body: dict[str, Any], where: str = "body") -> PlaySource:
+    """``where``: how errors name the object (``body``, or ``body.sound`` inside a hold)."""
+    for name in body:
+        if name not in ("url", "tone"):
+            shown = name if len(name) <= 60 else name[:60] + "..."
+            raise invalid(f"{where}.{shown}", "unknown field", ["url", "tone"])
+    url, tone = _field_string(body, "url", where), _field_string(body, "tone", where)
     if (url is None) == (tone is None):
-        raise invalid("body", "give exactly one of url or tone", ["url", "tone"])
+        raise invalid(where, "give exactly one of url or tone", ["url", "tone"])
     if tone is not None:
         if tone not in TONES:
-            raise invalid("body.tone", f"unknown tone {tone[:40]!r}", TONES)
+            raise invalid(f"{where}.tone", f"unknown tone {tone[:40]!r}", TONES)
         return PlaySource(tone=TONES[tone])
     assert url is not None
+    return PlaySource(url=http_url(url, f"{where}.url"))
+
+
+def http_url(url: str, field: str) -> str:
     parts = urlsplit(url) if len(url) <= MAX_URL and url.isascii() else None
     if parts is None or parts.scheme not in ("http", "https") or not parts.netloc \
             or any(c.isspace() for c in url):
-        raise invalid("body.url", f"must be an absolute http(s) URL of at most {MAX_URL} "
+        raise invalid(field, f"must be an absolute http(s) URL of at most {MAX_URL} "
                       "ASCII characters", ["http://...", "https://..."])
-    return PlaySource(url=url)
+    return url
+
+
+def _field_string(body: dict[str, Any], name: str, where: str) -> str | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise invalid(f"{where}.{name}", f"must be a string, not {type(value).__name__}")
+    return value
+
+
+def hold_sound(body: dict[str, Any]) -> PlaySource | None:
+    """A hold's optional body: ``{"sound": {"url": ...} | {"tone": ...}}``."""
+    _only(body, ("sound",))
+    sound = body.get("sound")
+    if sound is None:
+        return None
+    if not isinstance(sound, dict):
+        raise invalid("body.sound", f"must be an object, not {type(sound).__name__}",
+                      ["url", "tone"])
+    return play_source(sound, "body.sound")
+
+
+def heard_by(body: dict[str, Any], coach: int) -> tuple[int, ...]:
+    """A coach's ``{"heard_by": [member ids]}``: the only members who will hear it."""
+    _only(body, ("heard_by",))
+    ids = body.get("heard_by")
+    if not isinstance(ids, list) or not ids:
+        raise invalid("body.heard_by", "must be a list of 1 to "
+                      f"{MAX_SELECTED} member ids", ["[member_id, ...]"])
+    if len(ids) > MAX_SELECTED:
+        raise invalid("body.heard_by", f"at most {MAX_SELECTED} member ids")
+    chosen: list[int] = []
+    for n, value in enumerate(ids):
+        if isinstance(value, bool) or not isinstance(value, int) \
+                or not 0 < value <= MAX_MEMBER_ID:
+            raise invalid(f"body.heard_by[{n}]", f"{str(value)[:40]} is not a member id",
+                          ["a member id (1-4294967295)"])
+        if value == coach:
+            raise invalid(f"body.heard_by[{n}]", "the coach cannot be one of those who "
+                          "hear it: it is the one they hear")
+        if value not in chosen:
+            chosen.append(value)
+    return tuple(chosen)
+
+
+def one_member(selected: Selector, action: str) -> int:
+    if selected.everyone or len(selected.ids) != 1:
+        raise invalid("path.member", f"{action} acts on one member", ["a member id"])
+    return selected.ids[0]
+
+
+def call_id(text: str) -> str:
+    if not CALL_ID.match(text):
+        raise invalid("path.call_id", f"{text[:120]!r} is not a call id", [CALL_ID_RULE])
+    return text
+
+
+@dataclass(frozen=True)
+class RedirectRequest:
+    url: str
+    method: str
+
+
+def redirect_request(body: dict[str, Any]) -> RedirectRequest:
+    _only(body, ("url", "method"))
+    url = _string(body, "url", required=True)
+    assert url is not None
+    method = (_string(body, "method") or "POST").upper()
+    if method not in METHODS:
+        raise invalid("body.method", f"unknown method {method[:20]!r}", METHODS)
+    return RedirectRequest(http_url(url, "body.url"), method)
 
 
 @dataclass(frozen=True)

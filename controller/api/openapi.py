@@ -22,10 +22,12 @@ SELECTOR_PATTERN = (rf"^(all|{_MEMBER_ID_PATTERN}"
 MEMBER_ID_PATTERN = rf"^{_MEMBER_ID_PATTERN}$"
 DIGITS_PATTERN = r"^[0-9*#A-Da-d]{1,64}$"
 IDEMPOTENCY_PATTERN = r"^[\x21-\x7e]{1,255}$"
+CALL_ID_PATTERN = r"^[A-Za-z0-9_.:\-]{1,128}$"
 
 DESCRIPTION = """\
-Act on live conferences: list rooms and members; mute, deafen, hold, kick, hang up,
-play to or speak to members; record, play, speak, lock and end rooms.
+Act on live conferences: list rooms and members; mute, deafen, hold (with a hold sound),
+coach, kick, hang up, play to or speak to members; record, play, speak, lock and end rooms.
+Act on live calls: list them; redirect, hang up, play or speak to them, send them DTMF.
 
 **Credentials**: every endpoint needs HTTP basic or bearer credentials (`api.username` /
 `api.password` or `api.token` in the controller's settings).
@@ -40,6 +42,16 @@ one member was acted on, 404 `member_not_found` when none of them is in the room
 
 `kick` and `end` take members out of the room and their calls go on with the rest of
 their XML (the `<Conference>` action URL runs); `hangup` ends the call.
+
+**Coaching**: `coach` makes one member heard only by the members in `heard_by` (the others
+stop hearing it; it still hears everyone), kept so as members come and go, until
+`uncoach`. **Hold**: a held member neither hears nor is heard; a `sound` plays to it alone.
+
+**Calls** are named by FreeSWITCH's call UUID or by the call id of the application's face
+(the same for Plivo). Commands answer 202: the call acts on them itself, at once for
+`redirect`, `hangup` and `dtmf` (a call in a room leaves it first for `redirect` and
+`hangup`, without its action URL), and for `play` and `speak` as soon as what it is playing
+ends (in a room: to that member only, at once).
 
 **Idempotency-Key** (POST): the same key with the same request (method, path, JSON
 body) answers the first response again, with `Idempotency-Replayed: true`, and runs the
@@ -157,7 +169,52 @@ def _schemas() -> dict[str, Any]:
         "RecordStartRequest": _object({
             "format": {"type": "string", "enum": list(inputs.RECORD_FORMATS), "default": "mp3"},
         }),
+        "HoldRequest": _object({
+            "sound": {**_ref("PlayRequest"),
+                      "description": "played to the held members only, while held"},
+        }),
+        "CoachRequest": _object({
+            "heard_by": {"type": "array", "minItems": 1, "maxItems": inputs.MAX_SELECTED,
+                         "items": {"type": "integer", "minimum": 1,
+                                   "maximum": inputs.MAX_MEMBER_ID},
+                         "description": "member ids of the only members who hear the coach "
+                                        "(not the coach itself)"},
+        }, ["heard_by"]),
+        "CoachResult": _object({
+            "conference": {"type": "string"},
+            "action": {"type": "string", "enum": list(inputs.SINGLE_MEMBER_ACTIONS)},
+            "member_id": {"type": "integer", "minimum": 1},
+            "coaching": {"type": "boolean"},
+            "heard_by": {"type": "array", "items": {"type": "integer", "minimum": 1}},
+        }, ["conference", "action", "member_id", "coaching", "heard_by"]),
+        "RedirectRequest": _object({
+            "url": {"type": "string", "format": "uri", "maxLength": inputs.MAX_URL,
+                    "pattern": "^https?://",
+                    "description": "the new document, requested in the call's dialect"},
+            "method": {"type": "string", "enum": list(inputs.METHODS), "default": "POST"},
+        }, ["url"]),
+        "Call": _object(_CALL_PROPERTIES, list(_CALL_PROPERTIES)),
+        "CallList": _object({"calls": {"type": "array", "items": _ref("Call")}}, ["calls"]),
+        "CallCommandResult": _object({
+            "call_id": {"type": "string"},
+            "uuid": {"type": "string"},
+            "action": {"type": "string", "enum": list(inputs.CALL_ACTIONS)},
+            "status": {"type": "string", "enum": ["accepted"]},
+        }, ["call_id", "uuid", "action", "status"]),
     }
+
+
+_CALL_PROPERTIES: dict[str, Any] = {
+    "uuid": {"type": "string", "description": "FreeSWITCH's call UUID"},
+    "call_id": {"type": "string", "description": "the call id of the call's face"},
+    "dialect": {"type": "string", "description": "the face the call's application speaks"},
+    "from": {"type": "string"},
+    "caller_name": {"type": "string"},
+    "to": {"type": "string"},
+    "direction": {"type": "string"},
+    "room": {"type": "string", "nullable": True, "description": "the room it is in, if any"},
+    "member_id": {"type": "integer", "minimum": 1, "nullable": True},
+}
 
 
 def _room_action_results() -> dict[str, dict[str, Any]]:
@@ -216,7 +273,9 @@ _MEMBER_ACTION_DOCS = {
     "unmute": ("Unmute members", None, ""),
     "deaf": ("Deafen members", None, "They no longer hear the room."),
     "undeaf": ("Undeafen members", None, ""),
-    "hold": ("Put members on hold", None, "They neither hear nor are heard."),
+    "hold": ("Put members on hold", "HoldRequest",
+             "They neither hear nor are heard; the optional `sound` plays to them alone "
+             "(it stops at unhold)."),
     "unhold": ("Take members off hold", None, ""),
     "kick": ("Take members out of the room", None,
              "The call goes on with the rest of its XML (the action URL runs)."),
@@ -224,6 +283,23 @@ _MEMBER_ACTION_DOCS = {
     "play": ("Play a file or tone to members", "PlayRequest", "Only they hear it."),
     "speak": ("Speak text to members", "SpeakRequest", "Only they hear it."),
     "dtmf": ("Send DTMF digits to members' phones", "DtmfRequest", ""),
+    "coach": ("Make a member a coach", "CoachRequest",
+              "Only the members in `heard_by` hear it from now on (members who join later "
+              "do not); it still hears everyone. One member id, not a list."),
+    "uncoach": ("Stop a member's coaching", None, "Everyone hears it again."),
+}
+_OPTIONAL_BODIES = ("hold",)
+
+_CALL_ACTION_DOCS = {
+    "redirect": ("Redirect a call", "RedirectRequest",
+                 "Stops what the call is doing (a call in a room leaves it; its action URL "
+                 "is not requested) and runs the document at `url`."),
+    "hangup": ("Hang a call up", None, "In a room, the member leaves first."),
+    "play": ("Play a file or tone to a call", "PlayRequest",
+             "In a room, to that member only; otherwise after what is playing."),
+    "speak": ("Speak text to a call", "SpeakRequest",
+              "In a room, to that member only; otherwise after what is playing."),
+    "dtmf": ("Send DTMF digits to a call's phone", "DtmfRequest", ""),
 }
 
 
@@ -234,7 +310,7 @@ def _error(description: str) -> dict[str, Any]:
 def _common_errors(*statuses: int) -> dict[str, Any]:
     texts = {
         401: "no or wrong credentials",
-        404: "unknown conference or member (error names which)",
+        404: "unknown conference, member or call (error names which)",
         409: "conflict: already or not recording, or the Idempotency-Key is still in use",
         413: "body larger than 64 KiB",
         415: "body is not JSON",
@@ -260,7 +336,7 @@ def _ok(description: str, schema: dict[str, Any], replayable: bool = False) -> d
 
 def _post(summary: str, body: str | None, description: str, operation_id: str,
           ok_status: int, ok_schema: dict[str, Any], tag: str,
-          errors: tuple[int, ...]) -> dict[str, Any]:
+          errors: tuple[int, ...], body_optional: bool = False) -> dict[str, Any]:
     operation: dict[str, Any] = {
         "summary": summary,
         "description": description,
@@ -268,7 +344,7 @@ def _post(summary: str, body: str | None, description: str, operation_id: str,
         "tags": [tag],
         "parameters": [{"$ref": "#/components/parameters/IdempotencyKey"}],
         "requestBody": {
-            "required": body is not None,
+            "required": body is not None and not body_optional,
             "content": {JSON: {"schema": _ref(body or "NoBody")}},
         },
         "responses": {
@@ -313,6 +389,19 @@ def build_openapi() -> dict[str, Any]:
                               **_common_errors(*reads)},
             },
         },
+        "/v1/calls": {"get": {
+            "summary": "Live calls", "operationId": "listCalls", "tags": ["calls"],
+            "responses": {"200": _ok("every live call", _ref("CallList")),
+                          **_common_errors(401, 500)},
+        }},
+        "/v1/calls/{call_id}": {
+            "parameters": [{"$ref": "#/components/parameters/CallId"}],
+            "get": {
+                "summary": "One live call", "operationId": "getCall", "tags": ["calls"],
+                "responses": {"200": _ok("the call", _ref("Call")),
+                              **_common_errors(401, 404, 422, 500)},
+            },
+        },
         "/v1/recordings/{file}": {"get": {
             "summary": "A recording's audio", "operationId": "getRecording",
             "tags": ["recordings"],
@@ -346,11 +435,22 @@ def build_openapi() -> dict[str, Any]:
         }
     for action in inputs.MEMBER_ACTIONS:
         summary, body, description = _MEMBER_ACTION_DOCS[action]
+        result = ("CoachResult" if action in inputs.SINGLE_MEMBER_ACTIONS
+                  else "MemberActionResult")
         paths[f"/v1/conferences/{{name}}/members/{{member}}/{action}"] = {
             "parameters": [{"$ref": "#/components/parameters/ConferenceName"},
                            {"$ref": "#/components/parameters/MemberSelector"}],
             "post": _post(summary, body, description, f"member_{action}", 200,
-                          _ref("MemberActionResult"), "members", writes),
+                          _ref(result), "members", writes,
+                          body_optional=action in _OPTIONAL_BODIES),
+        }
+    call_errors = (401, 404, 409, 413, 415, 422, 500)
+    for action in inputs.CALL_ACTIONS:
+        summary, body, description = _CALL_ACTION_DOCS[action]
+        paths[f"/v1/calls/{{call_id}}/{action}"] = {
+            "parameters": [{"$ref": "#/components/parameters/CallId"}],
+            "post": _post(summary, body, description, f"call_{action}", 202,
+                          _ref("CallCommandResult"), "calls", call_errors),
         }
     paths.setdefault("/v1/calls", {})["post"] = _dial_operation()
     return {
@@ -358,8 +458,8 @@ def build_openapi() -> dict[str, Any]:
         "info": {"title": "Conference controller REST API", "version": __version__,
                  "description": DESCRIPTION},
         "security": [{"basicAuth": []}, {"bearerAuth": []}],
-        "tags": [{"name": "conferences"}, {"name": "members"}, {"name": "recordings"},
-                 {"name": "meta"}],
+        "tags": [{"name": "conferences"}, {"name": "members"}, {"name": "calls"},
+                 {"name": "recordings"}, {"name": "meta"}],
         "paths": paths,
         "components": {
             "securitySchemes": {
@@ -382,6 +482,11 @@ def build_openapi() -> dict[str, Any]:
                     "description": "a member id",
                     "schema": {"type": "string", "pattern": MEMBER_ID_PATTERN}, "example": "1",
                 },
+                "CallId": {
+                    "name": "call_id", "in": "path", "required": True,
+                    "description": inputs.CALL_ID_RULE,
+                    "schema": {"type": "string", "pattern": CALL_ID_PATTERN},
+                },
                 "IdempotencyKey": {
                     "name": "Idempotency-Key", "in": "header", "required": False,
                     "description": inputs.IDEMPOTENCY_KEY_RULE + "; see the API description",
@@ -391,6 +496,7 @@ def build_openapi() -> dict[str, Any]:
             "schemas": {**_schemas(), **_dial_schemas()},
         },
     }
+
 
 def _dial_operation() -> dict[str, Any]:
     """``POST /v1/calls`` (controller/api/dial.py)."""

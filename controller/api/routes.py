@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 
 from controller.api import inputs
 from controller.api.actions import ConferenceActions
+from controller.api.call_actions import CallActions
 from controller.api.errors import ERROR_CODES, ApiError
 from controller.api.idempotency import IdempotencyStore, StoredResponse, fingerprint
 from controller.api.openapi import build_openapi
@@ -73,6 +74,7 @@ def create_blueprint(service: Any) -> Blueprint:
     blueprint = Blueprint("conference_api", __name__, url_prefix="/v1")
     guarded = require_credentials(service.settings.api)
     actions = ConferenceActions(service)
+    call_actions = CallActions(service)
     store = IdempotencyStore(service.settings.api.idempotency_ttl)
     spec = build_openapi()
 
@@ -147,6 +149,26 @@ def create_blueprint(service: Any) -> Blueprint:
         room = inputs.room_name(name)
         chosen = inputs.action(action, inputs.ROOM_ACTIONS)
         status, body = actions.room_action(room, chosen, _body())
+        return _json(status, body)
+
+    # ------------------------------------------------------------ calls
+    @blueprint.get("/calls")
+    @guarded
+    def list_calls() -> Response:
+        return _json(200, {"calls": call_actions.list_calls()})
+
+    @blueprint.get("/calls/<call_id>")
+    @guarded
+    def get_call(call_id: str) -> Response:
+        return _json(200, call_actions.call_detail(inputs.call_id(call_id)))
+
+    @blueprint.post("/calls/<call_id>/<action>")
+    @guarded
+    @idempotent
+    def call_action(call_id: str, action: str) -> Response:
+        chosen_call = inputs.call_id(call_id)
+        chosen = inputs.action(action, inputs.CALL_ACTIONS)
+        status, body = call_actions.command(chosen_call, chosen, _body())
         return _json(status, body)
 
     # ------------------------------------------------------------ errors

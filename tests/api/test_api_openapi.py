@@ -80,6 +80,9 @@ def test_every_operation_is_secured_and_answers_json_errors():
             if method == "post":
                 wanted = ({"409", "413", "415", "422", "503"} if path == "/v1/calls"  # dial
                           else {"404", "409", "413", "415", "422", "502", "503", "504"})
+                if path.startswith("/v1/calls/{call_id}/"):
+                    # Commands to a live call go to the call's own greenlet, not FreeSWITCH.
+                    wanted -= {"502", "503", "504"}
                 assert wanted <= set(responses), (method, path)
                 assert operation["requestBody"]["content"]["application/json"]["schema"]
                 assert operation["parameters"] == [
