@@ -8,7 +8,8 @@ parameters). FreeSWITCH's ``conference json_list`` is the truth about rooms and
 members; SIDs are derived from its UUIDs (``sids``), so any controller answers the same.
 
 Conferences   GET list (FriendlyName, Status), GET one, POST Status=completed / AnnounceUrl
-Participants  GET list, GET one (CallSid or label), POST Muted / Hold / HoldUrl /
+Participants  POST create (dial To into the room, by ConferenceSid or FriendlyName),
+              GET list, GET one (CallSid or label), POST Muted / Hold / HoldUrl /
               AnnounceUrl / Coaching + CallSidToCoach, DELETE (leaves; Dial action follows)
 Calls         POST Url(+Method) / Twiml / Status=completed|canceled on a live call
 Recordings    GET a conference's live recordings; GET one recording's metadata or media
@@ -21,6 +22,7 @@ import hmac
 import logging
 import os
 import time
+import uuid as uuidlib
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -31,8 +33,10 @@ from werkzeug.exceptions import HTTPException
 from controller.calls import HangupCall, RedirectCall
 from controller.conference.events import END_BY_API
 from controller.conference.rooms import RoomError
-from controller.dialects.cxml import markup, sids
+from controller.dialects.cxml import markup, participants, sids
 from controller.dialects.cxml.params import API_VERSION, rfc2822
+from controller.dialects.cxml.progress import ParticipantProgress
+from controller.dialer import DialError, DialRequest, DialUnavailable
 from controller.esl import EslError, EslNotConnected, EslTimeout
 from controller.freeswitch import conference as fsconf
 from controller.freeswitch import replies
@@ -48,6 +52,12 @@ log = logging.getLogger(__name__)
 PREFIX = f"/{API_VERSION}/Accounts/<account>"
 _TRUE = {"true": True, "false": False}
 _MIMETYPES = {"wav": "audio/wav", "mp3": "audio/mpeg"}
+
+
+# DialRequest's names -> Participants create's, for error messages.
+_DIAL_NAMES = {"to": "To", "from_number": "From", "from_name": "CallerDisplayName",
+               "timeout_secs": "Timeout", "time_limit_secs": "TimeLimit",
+               "document": "Participants"}
 
 
 class TwilioError(Exception):
@@ -316,6 +326,62 @@ def create_blueprint(service: Any, dialect: Any) -> Blueprint:
                 views = [v for v in views if v[name.lower()] == wanted]
         return jsonify(_page("participants", views,
                              rest.uri("Conferences", conference_sid, "Participants.json")))
+
+    @blueprint.post("/Conferences/<conference_sid>/Participants.json")
+    @guarded
+    def create_participant(conference_sid: str) -> Any:
+        # Lists (StatusCallbackEvent...) come as repeated fields from the SDK.
+        params = {k: " ".join(request.form.getlist(k)) for k in request.form}
+        conf = None
+        if sids.uuid_of(conference_sid, sids.CONFERENCE) is not None:
+            conf = rest.conference(conference_sid)  # 404 unless live
+            room = str(service.rooms.app_room_name(str(conf["conference_name"])))
+        else:
+            room = conference_sid  # a FriendlyName: the room is made when the leg joins
+            found = [c for c in rest.conferences()
+                     if service.rooms.app_room_name(str(c["conference_name"])) == room]
+            conf = found[0] if found else None
+        try:
+            wanted = participants.participant_dial(params, room)
+        except participants.ParticipantError as exc:
+            raise invalid(exc.name, exc.message) from None
+        call_uuid = str(uuidlib.uuid4())
+        progress = ParticipantProgress(service, dialect, wanted)
+        dial = DialRequest(
+            to=wanted.to, from_number=wanted.from_number, from_name=wanted.from_name,
+            dialect=dialect.name, document=wanted.document,
+            hangup=wanted.status_hook if "completed" in wanted.status_events else None,
+            timeout_secs=wanted.ring_seconds, time_limit_secs=wanted.time_limit,
+            call_uuid=call_uuid, on_outcome=progress.outcome)
+        try:
+            leg, _ = service.dialer.prepare(dial)  # refused here: nothing dialled, no callback
+            progress.initiated(leg)
+            service.dialer.dial(dial)
+        except DialError as exc:
+            raise invalid(_DIAL_NAMES.get(exc.field, exc.field), exc.message) from None
+        except DialUnavailable as exc:
+            raise TwilioError(503, 20503, str(exc)) from None
+        conference = sids.conference_sid(str(conf.get("conference_uuid", ""))) if conf else None
+        call_sid = sids.call_sid(call_uuid)
+        now = rfc2822(int(time.time() * 1e6))
+        view = {
+            "account_sid": dialect.account.sid, "call_sid": call_sid,
+            "conference_sid": conference, "label": wanted.label or None,
+            "coaching": "CallSidToCoach" in params,
+            "call_sid_to_coach": params.get("CallSidToCoach") or None,
+            "muted": params.get("Muted", "").lower() == "true", "hold": False,
+            "start_conference_on_enter":
+                params.get("StartConferenceOnEnter", "true").lower() == "true",
+            "end_conference_on_exit":
+                params.get("EndConferenceOnExit", "false").lower() == "true",
+            "status": "queued", "queue_time": None,
+            "date_created": now, "date_updated": now,
+            "uri": rest.uri("Conferences", conference or room, "Participants",
+                            f"{call_sid}.json"),
+        }
+        response = jsonify(view)
+        response.status_code = 201
+        return response
 
     @blueprint.get("/Conferences/<conference_sid>/Participants/<participant>.json")
     @guarded

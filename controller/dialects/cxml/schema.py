@@ -302,13 +302,13 @@ CONFERENCE = VerbSpec(
              Choice({w: w for w in ("off", "small", "medium", "large")}), "large"),
     ),
     assemble=lambda v, room: (v, room),
-    text=lambda text, base: _room(text),
+    text=lambda text, base: room_name(text),
 )
 
 _ROOM = re.compile(r"[A-Za-z0-9_.\-]{1,100}\Z")
 
 
-def _room(text: str) -> str:
+def room_name(text: str) -> str:
     room = text.strip()
     if not room:
         raise Invalid("Conference needs a room name as its text",

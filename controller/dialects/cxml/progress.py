@@ -1,0 +1,54 @@
+"""The call-progress StatusCallbacks of a participant dialled by Participants create:
+``initiated`` when the dial starts, ``answered`` (CallStatus in-progress) when the leg
+answers, and ``completed`` with CallStatus busy / no-answer / failed / canceled for a
+leg that never answered. The ``completed`` of an answered leg is its end, reported by
+its CallSession to the same StatusCallback (the dial's hangup hook).
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from typing import Any
+
+from controller.conference.events import CallFacts, CallStatus
+from controller.dialects.base import Payload
+from controller.dialects.cxml import params, sids
+from controller.dialects.cxml.participants import UNANSWERED_STATUS, ParticipantDial
+from controller.dialer import DialedLeg, DialOutcome, Outcome
+
+
+class ParticipantProgress:
+    def __init__(self, service: Any, dialect: Any, wanted: ParticipantDial):
+        self.service = service
+        self.dialect = dialect
+        self.wanted = wanted
+        self.sequence = itertools.count()
+
+    def initiated(self, leg: DialedLeg) -> None:
+        self._send(leg, "initiated", "initiated")
+
+    def outcome(self, outcome: DialOutcome) -> None:
+        """The Dialer's outcome (on its greenlet: queues, never blocks)."""
+        if outcome.kind is Outcome.ANSWERED:
+            self._send(outcome.leg, "answered", CallStatus.IN_PROGRESS.value)
+        else:
+            self._send(outcome.leg, "completed", UNANSWERED_STATUS[outcome.kind],
+                       outcome.cause)
+
+    def _send(self, leg: DialedLeg, event: str, status: str, cause: str = "") -> None:
+        hook = self.wanted.status_hook
+        if hook is None or event not in self.wanted.status_events:
+            return
+        facts = CallFacts(uuid=leg.uuid, caller_number=leg.from_number,
+                          caller_name=leg.from_name, destination=leg.to,
+                          direction="outbound", dialect=self.dialect.name,
+                          call_id=sids.call_sid(leg.uuid))
+        fields = params.call_params(self.dialect.account, facts, CallStatus.IN_PROGRESS)
+        fields.update(CallStatus=status, CallbackSource="call-progress-events",
+                      SequenceNumber=str(next(self.sequence)),
+                      Timestamp=params.rfc2822(int(time.time() * 1e6)))
+        if cause:
+            fields["HangupCause"] = cause  # FreeSWITCH's (USER_BUSY, NO_ANSWER...)
+        self.service.engine.notifier.send(hook, Payload(fields), self.dialect.name,
+                                          f"call:{leg.uuid}")
