@@ -166,6 +166,43 @@ def _ed25519_private_key(raw: str) -> str:
     return value
 
 
+def _redis_url(raw: str) -> str:
+    """``redis://[:password@]host:port/db`` (or rediss://, unix://) or empty."""
+    value = raw.strip()
+    if not value:
+        return ""
+    parts = urlsplit(value)
+    if parts.scheme not in ("redis", "rediss", "unix") or not (parts.hostname or parts.path):
+        raise ValueError("must be a Redis URL: redis://host:port/db, rediss://... or "
+                         "unix:///path (empty: single node, no shared store)")
+    return value
+
+
+def _cluster_node_id(raw: str) -> str:
+    value = raw.strip()
+    if value and not all(c.isalnum() or c in "-_." for c in value):
+        raise ValueError("may contain only letters, digits and -_.")
+    if len(value) > 64:
+        raise ValueError("must be at most 64 characters")
+    return value
+
+
+def _freeswitch_nodes(raw: str) -> tuple[tuple[str, int, str], ...]:
+    """``host:port[:password], ...`` -> ((host, port, password), ...); empty: none given."""
+    nodes = []
+    for item in filter(None, (part.strip() for part in raw.replace("\n", ",").split(","))):
+        host, _, rest = item.partition(":")
+        port, _, password = rest.partition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"{item!r}: each node must be host:port[:password] "
+                             "(e.g. fs1:8021:ClueCon), comma separated")
+        nodes.append((host, int(port), password))
+    names = [f"{host}:{port}" for host, port, _ in nodes]
+    if len(set(names)) != len(names):
+        raise ValueError("lists a node (host:port) twice")
+    return tuple(nodes)
+
+
 # ---------------------------------------------------------------- settings
 
 
@@ -215,6 +252,15 @@ class FreeswitchSettings:
     room_prefix: str = _setting(
         "", _room_prefix, "prefix added to FreeSWITCH room names (scopes tenants sharing one FS)"
     )
+    nodes: tuple[tuple[str, int, str], ...] = _setting(
+        "", _freeswitch_nodes, "cluster: every FreeSWITCH node as host:port[:password], comma "
+        "separated (empty: the single esl_host:esl_port)")
+
+    def node_list(self) -> tuple[tuple[str, int, str], ...]:
+        """(host, port, password) of every node: ``nodes``, or the single esl_host."""
+        if self.nodes:
+            return tuple((h, p, pw or self.esl_password) for h, p, pw in self.nodes)
+        return ((self.esl_host, self.esl_port, self.esl_password),)
 
 
 @dataclass(frozen=True)
@@ -446,6 +492,21 @@ class BxmlSettings:
 
 
 @dataclass(frozen=True)
+class ClusterSettings:
+    redis_url: str = _setting(
+        "", _redis_url, "cluster: Redis shared by every controller (outbox, call journal, "
+        "idempotency keys, room directory); empty: single node, embedded stores")
+    node_id: str = _setting(
+        "", _cluster_node_id, "cluster: this controller's name, unique in the cluster "
+        "(empty: host name and HTTP port)")
+    lease_seconds: float = _setting(
+        "15", _float_range(2, 3600), "cluster: a controller silent this long is dead: the "
+        "others deliver its outbox")
+    key_prefix: str = _setting(
+        "cc", _room_prefix, "cluster: prefix of every Redis key (several clusters, one Redis)")
+
+
+@dataclass(frozen=True)
 class LogSettings:
     level: str = _setting(
         "INFO", _choice("DEBUG", "INFO", "WARNING", "ERROR"), "log level (JSON lines on stderr)"
@@ -468,6 +529,7 @@ class Settings:
     cxml: CxmlSettings = field(default_factory=CxmlSettings)
     bxml: BxmlSettings = field(default_factory=BxmlSettings)
     telnyx: TelnyxSettings = field(default_factory=TelnyxSettings)
+    cluster: ClusterSettings = field(default_factory=ClusterSettings)
     log: LogSettings = field(default_factory=LogSettings)
 
     @property
@@ -510,6 +572,7 @@ _SECTION_TYPES = {
     "cxml": CxmlSettings,
     "bxml": BxmlSettings,
     "telnyx": TelnyxSettings,
+    "cluster": ClusterSettings,
     "log": LogSettings,
 }
 

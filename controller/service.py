@@ -75,6 +75,12 @@ class ControllerService:
         self.engine.dialer = self.dialer
         self.http: WSGIServer | None = None
         self.recovery: Recovery | None = None
+        self.cluster = None  # [cluster] redis_url: the stores shared with other controllers
+        if settings.cluster.redis_url:
+            from controller.cluster.takeover import Cluster
+
+            self.cluster = Cluster(settings, f"{fs.esl_host}:{fs.esl_port}")
+            self.rooms.cluster = self.cluster
         self.stopped = gevent.event.Event()
         for name in dialects.names():  # faces that handle webhook replies register here
             dialects.get(name).attach(self)
@@ -97,15 +103,22 @@ class ControllerService:
                 raise OSError(exc.errno, f"cannot use the {what} directory {path}: "
                                          f"{exc.strerror}") from None
         # Durable callbacks: resend what a previous run left, before any new one.
-        outbox = open_outbox(_absolute(self.settings.data.directory))
-        self.webhooks.use_outbox(outbox)
-        # Calls that ended unseen (this controller or FreeSWITCH restarted) are reported
-        # at each connect, behind the resent callbacks (controller.recovery).
-        self.engine.journal = journal_for(outbox)
+        if self.cluster is not None:  # shared in Redis, taken over when a controller dies
+            self.cluster.join()
+            self.webhooks.use_outbox(self.cluster.outbox)
+            self.engine.journal = self.cluster.journal
+        else:
+            outbox = open_outbox(_absolute(self.settings.data.directory))
+            self.webhooks.use_outbox(outbox)
+            # Calls that ended unseen (this controller or FreeSWITCH restarted) are
+            # reported at each connect, behind the resent callbacks (controller.recovery).
+            self.engine.journal = journal_for(outbox)
         self.recovery = Recovery(self.engine, self.esl, self.engine.journal,
                                  lost_call_wait=self.settings.freeswitch.lost_call_wait)
         self.engine.recovery = self.recovery
         self.recovery.start()
+        if self.cluster is not None:
+            self.cluster.start(self.webhooks, self.recovery)
         self.rooms.start()
         self.esl.start()
         self.outbound.start()
@@ -137,6 +150,8 @@ class ControllerService:
         self.esl.stop()
         self.webhooks.flush(timeout=5)
         self.webhooks.close()
+        if self.cluster is not None:
+            self.cluster.stop()
         self.stopped.set()
 
 

@@ -22,7 +22,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from controller.api import inputs
 from controller.api.errors import ERROR_CODES, ApiError, invalid
-from controller.api.idempotency import IdempotencyStore, StoredResponse, fingerprint
+from controller.api.idempotency import StoredResponse, fingerprint, store_for
 from controller.conference.events import CallFacts, CallStatus
 from controller.dialects.base import Purpose, RequestContext
 from controller.dialer import (
@@ -138,7 +138,7 @@ def create_dial_blueprint(service: Any) -> Blueprint:
     blueprint = Blueprint("dial_api", __name__)  # nested in the /v1 blueprint
     guarded = require_credentials(service.settings.api)
 
-    store = IdempotencyStore(service.settings.api.idempotency_ttl)
+    store = store_for(service, "calls")
 
     @blueprint.post("/calls")
     @guarded

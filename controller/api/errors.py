@@ -28,6 +28,7 @@ ERROR_CODES: dict[str, int] = {
     "internal_error": 500,
     "freeswitch_error": 502,
     "freeswitch_unavailable": 503,
+    "cluster_unavailable": 503,
     "freeswitch_timeout": 504,
 }
 

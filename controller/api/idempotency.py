@@ -17,6 +17,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import gevent.event
 
@@ -107,3 +108,13 @@ class IdempotencyStore:
         else:
             entry.response = response
         entry.done.set()
+
+
+def store_for(service: Any, scope: str) -> Any:
+    """The store of one API (``scope``): this process's memory, or in a cluster
+    (``[cluster] redis_url``) Redis, shared by every controller
+    (controller.cluster.idempotency; same ``begin``/``finish``)."""
+    cluster = getattr(service, "cluster", None)
+    if cluster is not None:
+        return cluster.idempotency_store(scope)
+    return IdempotencyStore(service.settings.api.idempotency_ttl)

@@ -20,7 +20,7 @@ from controller.api import inputs
 from controller.api.actions import ConferenceActions
 from controller.api.call_actions import CallActions
 from controller.api.errors import ERROR_CODES, ApiError
-from controller.api.idempotency import IdempotencyStore, StoredResponse, fingerprint
+from controller.api.idempotency import StoredResponse, fingerprint, store_for
 from controller.api.openapi import build_openapi
 from controller.http_auth import require_credentials
 
@@ -75,7 +75,7 @@ def create_blueprint(service: Any) -> Blueprint:
     guarded = require_credentials(service.settings.api)
     actions = ConferenceActions(service)
     call_actions = CallActions(service)
-    store = IdempotencyStore(service.settings.api.idempotency_ttl)
+    store = store_for(service, "v1")
     spec = build_openapi()
 
     def idempotent(view: Callable[..., Response]) -> Callable[..., Response]:

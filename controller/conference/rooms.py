@@ -29,6 +29,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import gevent
 import gevent.lock
@@ -243,6 +244,17 @@ def _hex(recording_id: str) -> str:
     return recording_id.replace("-", "")
 
 
+class RoomCluster(Protocol):
+    """What the room manager asks of a cluster (controller.cluster.takeover)."""
+
+    def once(self, key: str) -> bool:
+        """True for exactly one controller per key: that one reports the event."""
+
+    def room_created(self, fs_room: str) -> None: ...
+
+    def room_ended(self, fs_room: str) -> None: ...
+
+
 class RoomManager:
     def __init__(self, esl: InboundClient, notifier: Notifier, *, room_prefix: str,
                  recordings_fs_dir: str, recordings_local_dir: str, public_base_url: str,
@@ -273,6 +285,9 @@ class RoomManager:
         # A live call's face id from its UUID ("": unknown); the engine sets it, so that
         # coaching may name calls by either (ConferenceJoin.coach).
         self.call_id_of: Callable[[str], str] = lambda call_uuid: ""
+        # Set in a cluster (controller.cluster.takeover.ClusterRooms): every controller
+        # sees every room's events, one reports each; rooms go in the room directory.
+        self.cluster: RoomCluster | None = None
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -402,6 +417,8 @@ class RoomManager:
         action = event.action
         if action == "conference-create":
             self._room(fs_room).uuid = event.get("Conference-Unique-ID", "")
+            if self.cluster is not None:
+                self.cluster.room_created(fs_room)
         elif action == "add-member":
             self._member_added(fs_room, event)
         elif action == "del-member":
@@ -456,6 +473,8 @@ class RoomManager:
         elif action in ("lock", "unlock"):
             self._room(fs_room).locked = action == "lock"
         elif action == "conference-destroy":
+            if self.cluster is not None:
+                self.cluster.room_ended(fs_room)
             room = self.rooms.pop(fs_room, None)
             self._locks.pop(fs_room, None)
             if room is not None:
@@ -515,6 +534,9 @@ class RoomManager:
         state = room.state
         if state is None or state.hooks is None or kind not in state.hooks.events:
             return
+        if self.cluster is not None and event is not None and not self.cluster.once(
+                f"{event.get('Core-UUID')}:{event.get('Event-Sequence')}:{kind.value}"):
+            return  # another controller connected to this node reports it
         facts = call = None
         if member is not None:
             facts = MemberFacts(room.name, room.uuid, member.member_id, member.call_uuid)
@@ -821,6 +843,9 @@ class RoomManager:
     def _send_record_callback(self, fs_room: str, owner: MemberFacts, hook: Webhook,
                               facts: RecordingFacts, dialect: str, timestamp_us: int = 0,
                               kind: EventKind = EventKind.RECORDING_COMPLETED) -> None:
+        if self.cluster is not None and not self.cluster.once(
+                f"rec:{owner.conference_uuid}:{facts.recording_id}:{kind.value}"):
+            return  # another controller connected to this node reports it
         room = self.rooms.get(fs_room)
         event = EngineEvent(kind, room=owner.room, conference_uuid=owner.conference_uuid,
                             member=owner, recording=facts, timestamp_us=timestamp_us,

@@ -1,0 +1,15 @@
+"""Scale-out on Redis (DESIGN.md §10): the stores several controllers share.
+
+Used only when ``[cluster] redis_url`` is set; a single node keeps the embedded
+stores (SQLite outbox and journal, in-memory idempotency keys) and never imports
+``redis``.
+
+- ``shared``: the connection, key names and this controller's liveness key.
+- ``outbox``: ``RedisOutbox`` (``controller.outbox.OutboxStore``): a dead controller's
+  deliveries are claimed and sent by a live one.
+- ``journal``: ``RedisJournal`` (``controller.journal.CallJournal``), taken over the same way.
+- ``idempotency``: Idempotency-Key answers shared by every controller's REST API.
+- ``directory``: the room directory (which FreeSWITCH node hosts a room; first writer wins).
+- ``takeover``: the greenlet that keeps this controller alive in Redis and takes over
+  what dead controllers left.
+"""

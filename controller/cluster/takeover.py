@@ -1,0 +1,136 @@
+"""A controller's part in the cluster: staying alive in Redis, taking over the dead.
+
+``Cluster`` bundles the shared stores of one controller (outbox, journal, room
+directory, idempotency keys) and runs one greenlet that, every third of
+``[cluster] lease_seconds``, renews this controller's liveness key and looks for
+controllers whose key expired. For each dead one it moves the pending callbacks
+(``RedisOutbox.claim_orphans``) and the journalled calls
+(``RedisJournal.take_over``) to this controller, sends those callbacks in their
+lanes' order (``Webhooks.resend_pending``) and checks those calls with FreeSWITCH
+(``Recovery.reconcile``: ended ones get their recovered exit/action/hangup
+callbacks). The scripts doing the moves check the dead node's key again inside
+Redis, so two live controllers never take the same thing.
+
+It also answers the room manager (``controller.conference.rooms.RoomCluster``):
+every controller connected to a node sees that node's conference events, so a
+room-level callback is reported by the one controller whose ``SET NX`` on the
+event's key (FreeSWITCH's Core-UUID + Event-Sequence, unique per event: switch_event.c
+numbers every event it fires) wins; rooms enter the room directory when
+mod_conference creates them and leave it when it destroys them.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import gevent
+import redis
+
+from controller.cluster.directory import RoomDirectory
+from controller.cluster.idempotency import RedisIdempotencyStore
+from controller.cluster.journal import RedisJournal
+from controller.cluster.outbox import RedisOutbox
+from controller.cluster.shared import Shared, default_node_id
+from controller.config import Settings
+
+log = logging.getLogger(__name__)
+
+EVENT_KEY_SECONDS = 3600  # how long "this event was reported" is remembered
+
+
+class Cluster:
+    def __init__(self, settings: Settings, node: str):
+        """``node``: the FreeSWITCH node (host:port) this controller's rooms are seen on."""
+        cluster = settings.cluster
+        self.node = node
+        self.shared = Shared(cluster, cluster.node_id or default_node_id(
+            settings.http.listen_port))
+        self.outbox = RedisOutbox(self.shared)
+        self.journal = RedisJournal(self.shared)
+        self.directory = RoomDirectory(self.shared)
+        self.idempotency_ttl = settings.api.idempotency_ttl
+        self.takeovers = 0  # dead controllers taken over by this one
+        self._greenlet: gevent.Greenlet | None = None
+        self._webhooks: Any = None
+        self._recovery: Any = None
+
+    @property
+    def node_id(self) -> str:
+        return self.shared.node_id
+
+    def join(self) -> None:
+        """Before the outbox is used: take this node id (ClusterError if impossible)."""
+        self.shared.join()
+
+    def start(self, webhooks: Any, recovery: Any) -> None:
+        self._webhooks, self._recovery = webhooks, recovery
+        self._greenlet = gevent.spawn(self._run)
+
+    def stop(self) -> None:
+        """After the webhooks were flushed: what is left is taken by others at once."""
+        if self._greenlet is not None:
+            self._greenlet.kill(block=True, timeout=2)
+            self._greenlet = None
+        self.shared.leave()
+        self.shared.close()
+
+    def idempotency_store(self, scope: str) -> RedisIdempotencyStore:
+        return RedisIdempotencyStore(self.shared, scope, self.idempotency_ttl)
+
+    # ------------------------------------------------------------ the loop
+    def _run(self) -> None:
+        interval = self.shared.settings.lease_seconds / 3
+        while True:
+            gevent.sleep(interval)
+            try:
+                if not self.shared.refresh():
+                    log.error("cluster: this controller's liveness key %s had expired (was "
+                              "the process stalled?); others may have sent some of its "
+                              "callbacks too", self.shared.node_key)
+                self.take_over_dead()
+            except redis.RedisError as exc:
+                log.error("cluster: Redis unreachable (%s); retrying in %.1f s", exc, interval)
+
+    def take_over_dead(self) -> list[str]:
+        """Take what dead controllers left; returns their node ids."""
+        dead = self.shared.dead_nodes()
+        if not dead:
+            return []
+        self.outbox.claim_orphans(dead)
+        self.journal.take_over(dead)
+        for node_id in dead:
+            self.shared.forget_node(node_id)
+        self.takeovers += len(dead)
+        if self._webhooks is not None:
+            self._webhooks.resend_pending()
+        recovery = self._recovery
+        if recovery is not None and recovery.esl.connected:
+            recovery.reconcile()
+        return dead
+
+    # ------------------------------------------------------------ RoomCluster
+    def once(self, key: str) -> bool:
+        try:
+            return bool(self.shared.redis.set(self.shared.key("reported", key), self.node_id,
+                                              nx=True, ex=EVENT_KEY_SECONDS))
+        except redis.RedisError as exc:
+            log.warning("cluster: cannot check who reports %s (%s): reporting it (it may "
+                        "arrive twice)", key, exc)
+            return True
+
+    def room_created(self, fs_room: str) -> None:
+        try:
+            home = self.directory.claim(fs_room, self.node)
+        except redis.RedisError as exc:
+            log.error("cluster: room %s not in the directory (%s)", fs_room, exc)
+            return
+        if home != self.node:
+            log.error("cluster: room %s was created on %s but its home is %s: it now spans "
+                      "two nodes", fs_room, self.node, home)
+
+    def room_ended(self, fs_room: str) -> None:
+        try:
+            self.directory.release(fs_room, self.node)
+        except redis.RedisError as exc:
+            log.error("cluster: room %s stays in the directory (%s)", fs_room, exc)
