@@ -8,6 +8,7 @@ they happened.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from typing import TYPE_CHECKING
@@ -17,7 +18,7 @@ from controller.dialects.telnyx import webhooks
 from controller.dialects.telnyx.state import CALLS
 from controller.esl import CallerGone
 from controller.media_cache import MediaError
-from controller.model import Play, Speak
+from controller.model import Gather, Play, Speak
 
 if TYPE_CHECKING:
     from controller.call import CallSession
@@ -97,3 +98,54 @@ def playback(media: Play, overlay: bool = False):  # noqa: ANN201 - a RunOnCall 
 
 def dtmf_received(call: CallSession, digit: str) -> None:
     send_call_event(call, "call.dtmf.received", digit=digit)
+
+
+# The keys of Gather.action_extra that carry what call.gather.ended needs: the gather's
+# own action request is how run_gather reports its digits (redirect=False: it only tells
+# the hook), and TelnyxDialect.request_payload turns that request into the webhook.
+GATHER_EVENT = "telnyx_event"
+GATHER_MIN_DIGITS = "telnyx_minimum_digits"
+GATHER_URL = "telnyx_delivered_to"
+
+
+def gather_status(digits: str, minimum_digits: int) -> str:
+    """call.gather.ended's status for what run_gather collected. play_and_get_digits keeps
+    only digits that match valid_digits (the variable is cleared otherwise,
+    switch_ivr_play_say.c:2686), so keys outside valid_digits read as no input."""
+    if not digits:
+        return "timeout"
+    return "valid" if len(digits) >= minimum_digits else "invalid"
+
+
+def gather(verb: Gather, minimum_digits: int):  # noqa: ANN201 - a RunOnCall procedure
+    """Collect digits with the engine's run_gather; call.gather.ended tells the application
+    (status valid/invalid/timeout, call_hangup, or cancelled by a later command)."""
+
+    def step(call: CallSession) -> None:
+        from controller.call import Interrupted
+        from controller.gather import run_gather
+
+        hook = call.call_hook
+        extra = ((GATHER_EVENT, "call.gather.ended"),
+                 (GATHER_MIN_DIGITS, str(minimum_digits)), (GATHER_URL, hook.url if hook else ""))
+        asked = dataclasses.replace(verb, action=hook, redirect=False,
+                                    skip_action_when_empty=False, action_extra=extra)
+        try:
+            run_gather(call, asked)
+        except Interrupted:
+            status = "call_hangup" if _hangup_pending(call) else "cancelled"
+            send_call_event(call, "call.gather.ended", digits="", status=status)
+        except CallerGone:
+            send_call_event(call, "call.gather.ended", digits="", status="call_hangup")
+            raise
+
+    return step
+
+
+def gather_ended_fields(digits: str, extra: dict[str, str],
+                        hungup: bool = False) -> dict[str, object]:
+    """``hungup``: the call had ended when the gather returned (its action request says
+    status completed): no input then means the caller left, not a timeout."""
+    minimum = int(extra.get(GATHER_MIN_DIGITS, "1") or 1)
+    status = "call_hangup" if hungup and not digits else gather_status(digits, minimum)
+    return {"digits": digits, "status": status}

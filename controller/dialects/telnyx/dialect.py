@@ -6,10 +6,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from controller.conference.events import CallFacts, EngineEvent
+from controller.conference.events import CallFacts, CallStatus, EngineEvent
 from controller.dialects import register
 from controller.dialects.base import Dialect, Payload, RequestContext
-from controller.dialects.telnyx import signing, webhooks
+from controller.dialects.telnyx import callcontrol, signing, webhooks
 from controller.dialects.telnyx.ids import call_control_id
 from controller.dialects.telnyx.state import CALLS
 from controller.model import EventKind, HttpMethod, Webhook
@@ -28,10 +28,19 @@ class TelnyxDialect(Dialect):
         return Webhook(url, HttpMethod.POST) if url else None
 
     def request_payload(self, context: RequestContext) -> Payload:
-        # Only the engine's answer-time hangup request gets here (Telnyx reports the end
-        # of a call with call.hangup instead); the JSON of that event is the closest.
         state = CALLS.get(context.call.uuid)
         fields = webhooks.call_fields(context.call, state.client_state, state.connection_id)
+        extra = dict(context.extra)
+        if extra.get(callcontrol.GATHER_EVENT) == "call.gather.ended":
+            # The engine's gather reports its digits as an action request (run_gather with
+            # redirect=False): here it becomes Telnyx's webhook.
+            fields.update(callcontrol.gather_ended_fields(
+                context.digits or "", extra, hungup=context.status is CallStatus.COMPLETED))
+            body = webhooks.envelope("call.gather.ended", fields, int(time.time() * 1e6),
+                                     extra.get(callcontrol.GATHER_URL, ""))
+            return Payload(body, json=True)
+        # Otherwise only the engine's answer-time hangup request gets here (Telnyx reports
+        # the end of a call with call.hangup instead); the JSON of that event is closest.
         fields["hangup_cause"] = webhooks.hangup_cause(context.hangup_cause)
         return Payload(fields, json=True)
 

@@ -15,6 +15,7 @@ ignored").
 from __future__ import annotations
 
 import collections
+import dataclasses
 import hmac
 import logging
 from collections.abc import Callable
@@ -36,7 +37,8 @@ from controller.dialects.telnyx.inputs import (
     unsupported,
 )
 from controller.dialects.telnyx.state import CALLS
-from controller.model import Play, Speak
+from controller.freeswitch.apps import MAX_GATHER_DIGITS
+from controller.model import Gather, Play, Speak
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +86,35 @@ def freeswitch_api(service: Any, command: str) -> str:
     except EslError as exc:
         raise TelnyxApiError(503, "10007", "FreeSWITCH unavailable",
                              f"FreeSWITCH did not take the command: {exc}") from None
+
+
+def gather_verb(fields: Fields, first_key: str) -> tuple[Gather, int]:
+    """A Telnyx gather's digit rules as the engine's Gather (no prompt, one try), and its
+    minimum_digits (run_gather takes one digit or more; fewer than the minimum is
+    reported as status invalid). ``first_key``: the field that bounds the wait for the
+    first digit (gather: initial_timeout_millis; gather_using_speak: timeout_millis,
+    Telnyx's wait after the prompt)."""
+    minimum = fields.number("minimum_digits", 1, 128, 1)
+    maximum = fields.number("maximum_digits", 1, 128, 128)
+    if maximum < minimum:
+        raise invalid("maximum_digits", f"{maximum} is less than minimum_digits ({minimum})")
+    first_ms = fields.number(first_key, 1000, 120_000, 5000)
+    if first_key != "timeout_millis":
+        # gather's overall timeout_millis (default 60 s): the first digit waits no longer.
+        first_ms = min(first_ms, fields.number("timeout_millis", 1000, 600_000, 60_000))
+    between_ms = fields.number("inter_digit_timeout_millis", 1000, 120_000, 5000)
+    terminator = fields.text("terminating_digit", max_len=1)
+    if terminator is not None and terminator not in "0123456789*#":
+        raise invalid("terminating_digit", "one of 0-9 * #")
+    valid = fields.text("valid_digits", max_len=12)
+    if valid is not None and (not valid or any(c not in "0123456789*#" for c in valid)):
+        raise invalid("valid_digits", "some of 0-9 * # (A-D are not collected here)")
+    return Gather(action=None, timeout=first_ms / 1000, digit_timeout=between_ms / 1000,
+                  finish_on_key="#" if terminator is None else terminator,
+                  # FreeSWITCH collects at most 127 (apps.MAX_GATHER_DIGITS: its digit
+                  # buffer); Telnyx's maximum 128 collects one fewer here.
+                  num_digits=min(maximum, MAX_GATHER_DIGITS), valid_digits=valid or "0123456789#*",
+                  retries=1), minimum
 
 
 def speak_media(fields: Fields, loop: bool = False) -> Speak:
@@ -227,9 +258,31 @@ class CallCommands:
         raise unsupported("recording_id", "recording a single call is not supported yet")
 
     def _gather(self, call: Any, fields: Fields) -> None:
-        raise unsupported("maximum_digits", "DTMF gather is not available yet")
+        fields.only(("minimum_digits", "maximum_digits", "timeout_millis",
+                     "inter_digit_timeout_millis", "initial_timeout_millis",
+                     "terminating_digit", "valid_digits", "gather_id", "client_state",
+                     "command_id"))
+        fields.text("gather_id", max_len=128)
+        verb, minimum = gather_verb(fields, first_key="initial_timeout_millis")
+        fields.client_state()
+        self._needs_answer(call)
+        call.submit(RunOnCall(callcontrol.gather(verb, minimum), "gather"))
 
-    _gather_using_speak = _gather
+    def _gather_using_speak(self, call: Any, fields: Fields) -> None:
+        fields.only(("payload", "voice", "language", "payload_type", "service_level",
+                     "minimum_digits", "maximum_digits", "maximum_tries", "timeout_millis",
+                     "inter_digit_timeout_millis", "terminating_digit", "valid_digits",
+                     "client_state", "command_id"),
+                    {"invalid_payload": "no spoken invalid prompt here: the prompt is "
+                                        "repeated after invalid input",
+                     "voice_settings": "voices are [media] tts_voice_man/woman"})
+        prompt = speak_media(fields)
+        verb, minimum = gather_verb(fields, first_key="timeout_millis")
+        tries = fields.number("maximum_tries", 1, 10, 3)
+        fields.client_state()
+        self._needs_answer(call)
+        verb = dataclasses.replace(verb, prompts=(prompt,), retries=tries)
+        call.submit(RunOnCall(callcontrol.gather(verb, minimum), "gather_using_speak"))
 
     @staticmethod
     def _needs_answer(call: Any) -> None:
