@@ -9,10 +9,12 @@ COMPOSE ?= docker compose -f docker/compose.yaml
 
 install: $(STAMP)
 
+# PYTHONWARNINGS: setuptools' editable-install notice warns about our own source layout; not
+# news to someone installing it.
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	PYTHONWARNINGS=ignore $(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
 test: $(STAMP)
