@@ -26,6 +26,7 @@ from flask import Blueprint, Response, jsonify, request
 from controller.calls import HangupCall, RunOnCall, SendDigits
 from controller.dialects.telnyx import callcontrol
 from controller.dialects.telnyx.conferences import ConferenceFace
+from controller.dialects.telnyx.dialing import NOT_HERE as TelnyxDialerNotHere
 from controller.dialects.telnyx.dialing import TelnyxDialer, dial_answer
 from controller.dialects.telnyx.ids import call_uuid
 from controller.dialects.telnyx.inputs import (
@@ -247,8 +248,44 @@ class CallCommands:
         CALLS.get(call.uuid).client_state = state
 
     def _transfer(self, call: Any, fields: Fields) -> None:
-        raise unsupported("to", "transfer needs outbound calls (the dialer), which this "
-                                "controller does not have yet")
+        """Dial ``to`` through the Dialer (its webhooks to the transfer's webhook_url);
+        once it answers, both legs meet in a two-member room (callcontrol.bridge_into).
+        Unanswered: the new leg's call.hangup, and this call goes on taking commands."""
+        fields.only(("to", "from", "from_display_name", "timeout_secs", "time_limit_secs",
+                     "webhook_url", "webhook_url_method", "client_state",
+                     "target_leg_client_state", "command_id", "park_after_unbridge"),
+                    {k: v for k, v in TelnyxDialerNotHere.items() if k != "link_to"})
+        park = fields.choice("park_after_unbridge", ("self",))
+        target_state = fields.client_state("target_leg_client_state") or ""
+        fields.client_state()
+        # The new leg's caller id defaults to the transferred call's (Telnyx: "from ...
+        # will default to the from number of the original call").
+        wanted = self.dialing.request(Fields({
+            "connection_id": CALLS.get(call.uuid).connection_id or "transfer",
+            "to": fields.body.get("to"),
+            "from": fields.body.get("from") or call.facts.caller_number or "0",
+            **{k: fields.body[k] for k in ("from_display_name", "timeout_secs",
+                                          "time_limit_secs", "webhook_url",
+                                          "webhook_url_method") if k in fields.body},
+            "client_state": target_state or None,
+        }))
+        self._needs_answer(call)
+        room = callcontrol.transfer_room(call.uuid)
+        engine = self.service.engine
+
+        def answered(new_uuid: str) -> None:
+            new_leg = engine.calls.get(new_uuid)
+            if new_leg is None:
+                return
+            if call.session.hungup.is_set():  # the transferred caller left meanwhile
+                new_leg.submit(HangupCall("ORIGINATOR_CANCEL"))
+                return
+            new_leg.submit(RunOnCall(callcontrol.bridge_into(room, park_after=False),
+                                     "transfer (new leg)"))
+            call.submit(RunOnCall(callcontrol.bridge_into(room, park_after=park == "self"),
+                                  "transfer"))
+
+        self.dialing.dial(wanted, on_answered=answered)
 
     def _record_start(self, call: Any, fields: Fields) -> None:
         raise unsupported("format", "recording a single call is not supported yet; put the "
