@@ -409,12 +409,18 @@ class CallSession:
                 self._stop_ringback(ringback)
 
     def _start_ringback(self) -> Execution | None:
-        """Early media (``pre_answer``, SIP 183 with SDP) carrying the ringback tone: heard
-        whatever the caller's phone does with a bare 180. The freeswitch-conf dialplan
-        answers nothing before the socket (dialplan/phones.xml), so without this the
-        caller hears nothing while the application answers."""
+        """What the caller hears while the application answers (the freeswitch-conf
+        dialplan answers nothing before the socket, dialplan/phones.xml, so without this
+        the caller hears nothing): ``ringing`` sends 180 and the phone rings itself;
+        ``tone`` is early media (``pre_answer``, SIP 183 with SDP) carrying the tone, heard
+        whatever the phone does with a bare 180, stopped with ``uuid_break`` below."""
         app = self.settings.app
-        if self.answered or self.dialed is not None or app.ringback != "ringback":
+        if self.answered or self.dialed is not None or app.ringback == "silence":
+            return None
+        if app.ringback == "ringing":
+            # 180 Ringing and no media (switch_channel_perform_ring_ready_value): nothing
+            # to stop afterwards, so it costs the call no round trip.
+            self._start(apps.ring_ready())
             return None
         self._start(apps.pre_answer())
         return self._start(apps.playback(app.ringback_tone))

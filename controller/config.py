@@ -327,13 +327,15 @@ class AppSettings:
     )
     fallback_method: str = _setting("POST", _choice("GET", "POST"), "method for the fallback URL")
     ringback: str = _setting(
-        "ringback", _choice("ringback", "silence"),
-        "what the caller hears while the answer URL is fetched: `ringback` (early media: "
-        "ringback_tone until the document arrives) or `silence` (nothing is sent)",
+        "ringing", _choice("ringing", "tone", "silence"),
+        "what the caller hears while the answer URL is fetched: `ringing` (180 Ringing: the "
+        "phone plays its own ringback), `tone` (early media: ringback_tone until the "
+        "document arrives) or `silence` (nothing is sent)",
     )
     ringback_tone: str = _setting(
         "tone_stream://%(2000,4000,440,480);loops=-1", _nonempty,
-        "the ringback played while the answer URL is fetched (a FreeSWITCH sound)",
+        "the tone played with ringback=tone while the answer URL is fetched (a FreeSWITCH "
+        "sound)",
     )
     error_sound: str = _setting(
         "tone_stream://%(500,500,480,620);loops=3", _text,

@@ -32,6 +32,12 @@ def pre_answer_app(channel: Channel, arg: str) -> None:
     channel.pre_answer()
 
 
+@register_app("ring_ready", nomedia=True)
+def ring_ready_app(channel: Channel, arg: str) -> None:
+    """mod_dptools ring_ready: switch_channel_ring_ready (180 Ringing, no media)."""
+    channel.ring_ready()
+
+
 @register_app("hangup", nomedia=True)
 def hangup_app(channel: Channel, arg: str) -> None:
     channel.hangup(cause_from_str(arg or None))

@@ -52,6 +52,13 @@ ORIGIN = {
     "CHANNEL_STATE": ("switch_channel.c", "switch_channel_perform_set_running_state", 2409),
     "CHANNEL_CALLSTATE": ("switch_channel.c", "switch_channel_perform_set_callstate", 322),
     "CHANNEL_ANSWER": ("switch_channel.c", "switch_channel_perform_mark_answered", 3848),
+    # No capture shows CHANNEL_PROGRESS; the line is the event's place in switch_channel.c,
+    # counted back 121 lines from the CHANNEL_PROGRESS_MEDIA one the captures show (3593).
+    "CHANNEL_PROGRESS": (
+        "switch_channel.c",
+        "switch_channel_perform_mark_ring_ready_value",
+        3472,
+    ),
     "CHANNEL_PROGRESS_MEDIA": (
         "switch_channel.c",
         "switch_channel_perform_mark_pre_answered",
@@ -100,6 +107,7 @@ class Channel:
         self.callstate = "DOWN"
         self.answered = False
         self.early_media = False
+        self.ringing = False  # 180 sent (ring_ready)
         self.hangup_cause: str | None = None
         self.hangup_complete = False
         self.destroyed = gevent.event.Event()
@@ -300,6 +308,23 @@ class Channel:
             [("Original-Channel-Call-State", old), ("Channel-Call-State-Number", "0")],
             full=False,
         )
+
+    def ring_ready(self) -> bool:
+        """switch_channel_perform_ring_ready_value: nothing once answered or in early
+        media; otherwise sofia sends 180 Ringing (the phone plays its own ringback) and
+        switch_channel_perform_mark_ring_ready_value stamps the progress time, fires
+        CHANNEL_PROGRESS and sets the call state RINGING (switch_channel.c)."""
+        if self.down:
+            return False
+        if self.answered or self.early_media or self.ringing:
+            return True
+        self.ringing = True
+        self.times["progress"] = self.core.clock.now_us()
+        self.fire("CHANNEL_PROGRESS")
+        self.set_callstate("RINGING")
+        if self.phone is not None:
+            self.phone._on_ringing()
+        return True
 
     def pre_answer(self) -> bool:
         if self.down:

@@ -47,6 +47,7 @@ class Phone:
         self.cause: str | None = None
         self.hung_up_by_phone = False
         self._answered = gevent.event.Event()
+        self._ringing = gevent.event.Event()  # FreeSWITCH sent 180 Ringing
         self._hungup = gevent.event.Event()
         self._gone = gevent.event.Event()
         self._talking = False
@@ -80,6 +81,11 @@ class Phone:
     @property
     def answered(self) -> bool:
         return self._answered.is_set()
+
+    @property
+    def ringing(self) -> bool:
+        """FreeSWITCH sent 180 Ringing: the phone plays its own ringback tone."""
+        return self._ringing.is_set()
 
     # ------------------------------------------------------------ actions
     def send_dtmf(self, digits: str, gap: float = 0.2, duration_ms: int = DTMF_DURATION_MS) -> None:
@@ -142,6 +148,9 @@ class Phone:
     # ------------------------------------------------------------ channel callbacks
     def _on_answered(self) -> None:
         self._answered.set()
+
+    def _on_ringing(self) -> None:
+        self._ringing.set()
 
     def _on_hangup(self, cause: str, by_phone: bool) -> None:
         self.cause = cause

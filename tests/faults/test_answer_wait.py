@@ -1,4 +1,5 @@
-"""While the answer URL is slow the caller hears ringback (or silence, by configuration),
+"""While the answer URL is slow the caller hears ringing (180), a ringback tone (early media)
+or silence, by configuration,
 never an unexplained wait (issue 14: 47 s of silence); an answer document that is not
 valid XML falls back to ``[app] fallback_url`` as Plivo and Twilio do."""
 
@@ -18,7 +19,7 @@ def slow_answer(params: dict) -> str:
     return '<Response><Speak>welcome</Speak></Response>'
 
 
-@pytest.mark.parametrize("mode", ["ringback", "silence"])
+@pytest.mark.parametrize("mode", ["ringing", "tone", "silence"])
 def test_the_caller_hears_ringback_or_silence_while_the_answer_url_is_slow(tmp_path, mode):
     recorder = AppRecorder()
     recorder.documents["/answer"] = slow_answer
@@ -27,9 +28,11 @@ def test_the_caller_hears_ringback_or_silence_while_the_answer_url_is_slow(tmp_p
         recorder.wait_for("/answer")
         gevent.sleep(SLOW / 2)  # the application is still thinking
         heard_while_waiting = list(phone.heard)
+        ringing_while_waiting = phone.ringing  # 180 Ringing: the phone's own ringback
         assert not phone.answered  # ringback is early media: the call is not answered yet
         phone.wait_hangup(timeout=15)
-    if mode == "ringback":
+    assert ringing_while_waiting == (mode == "ringing")
+    if mode == "tone":
         assert heard_while_waiting == [RINGBACK]
         assert phone.heard[0] == RINGBACK and "welcome" in phone.heard[1]
     else:

@@ -12,7 +12,6 @@ from stack import Stack
 
 from controller.api.inputs import MAX_BODY_BYTES, MAX_JSON_DEPTH
 
-
 CXML_SID, CXML_TOKEN = "AC" + "0" * 32, "cxml-token"
 BXML_ACCOUNT, BXML_USER, BXML_PASSWORD = "9900000", "bxml-user", "bxml-password"
 TELNYX_KEY = "KEYtelnyx"
