@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from controller.sim.fsutil import atoi, cause_from_str, separate_string, switch_true
+from controller.sim.record import SYNTAX as RECORD_SYNTAX
+from controller.sim.record import uuid_record
 from controller.sim.show import SHOW_SYNTAX
 from controller.sim.show import show as show_tables
 
@@ -356,6 +358,7 @@ def register_all(core: Core) -> None:
             uuid_transfer,
             "<uuid> [-bleg|-both] <dest-exten> [<dialplan>] [<context>]",
         ),
+        ("uuid_record", uuid_record, RECORD_SYNTAX),
         ("hupall", hupall, "<cause> [<var> <value>]"),
         ("global_getvar", global_getvar, "<var>"),
         ("global_setvar", global_setvar, "<var>=<value> [=<value2>]"),

@@ -37,6 +37,7 @@ from controller.dialects.telnyx.inputs import (
     parse_body,
     unsupported,
 )
+from controller.dialects.telnyx.recording import CallRecorder
 from controller.dialects.telnyx.state import CALLS
 from controller.freeswitch.apps import MAX_GATHER_DIGITS
 from controller.model import Gather, Play, Speak
@@ -137,6 +138,7 @@ class CallCommands:
     def __init__(self, service: Any):
         self.service = service
         self.dialing = TelnyxDialer(service)
+        self.recorder = CallRecorder(service, lambda command: freeswitch_api(service, command))
 
     def session(self, control_id: str) -> Any:
         uuid = call_uuid(control_id)
@@ -288,11 +290,13 @@ class CallCommands:
         self.dialing.dial(wanted, on_answered=answered)
 
     def _record_start(self, call: Any, fields: Fields) -> None:
-        raise unsupported("format", "recording a single call is not supported yet; put the "
-                                    "call in a conference and record the conference")
+        if not call.answered:  # uuid_record would pre-answer it (switch_ivr_async.c)
+            raise TelnyxApiError(422, "90034", "Call not answered",
+                                 "answer the call before recording it", "/call_control_id")
+        self.recorder.start(call, fields)
 
     def _record_stop(self, call: Any, fields: Fields) -> None:
-        raise unsupported("recording_id", "recording a single call is not supported yet")
+        self.recorder.stop(call, fields)
 
     def _gather(self, call: Any, fields: Fields) -> None:
         fields.only(("minimum_digits", "maximum_digits", "timeout_millis",

@@ -37,6 +37,10 @@ class CallStates:
                 self._calls.popitem(last=False)
         return state
 
+    def peek(self, call_uuid: str) -> CallState | None:
+        """The call's state if it is still known (``get`` would make one)."""
+        return self._calls.get(call_uuid)
+
     def forget(self, call_uuid: str) -> None:
         self._calls.pop(call_uuid, None)
 
