@@ -9,9 +9,9 @@
 
 Inbound: every call is answered, greeted, and put in the room "lobby" (the first
 caller creates it). Outbound: ``POST /call-three`` with ``{"numbers": [...],
-"from": "..."}`` dials the numbers and puts each one in the room "huddle" as it
-answers (the controller's ``POST /v2/calls`` needs its dialer; see README, "Coming
-from Telnyx").
+"from": "..."}`` dials the numbers (``client.calls.dial``) and puts each one in the
+room "huddle" as it answers (its ``call.answered`` carries the client_state given to
+the dial); one that is busy or never answers sends ``call.hangup`` and is left out.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import threading
 
 from flask import Flask, request
 from telnyx import Telnyx
@@ -28,6 +29,7 @@ client = Telnyx(api_key=os.environ.get("TELNYX_API_KEY", "KEY"),
                 public_key=os.environ.get("TELNYX_PUBLIC_KEY"))
 app = Flask(__name__)
 rooms: dict[str, str] = {}  # room name -> conference id
+rooms_lock = threading.Lock()
 
 
 def state(value: str) -> str:
@@ -39,12 +41,15 @@ def read_state(value: str | None) -> str:
 
 
 def into_room(call_control_id: str, name: str) -> None:
-    if name in rooms:
-        client.conferences.actions.join(rooms[name], call_control_id=call_control_id)
-    else:
-        created = client.conferences.create(call_control_id=call_control_id, name=name,
-                                            beep_enabled="on_enter")
-        rooms[name] = created.data.id
+    # Calls answered together would otherwise each create the room: the first creates
+    # it, the others wait and join.
+    with rooms_lock:
+        if name not in rooms:
+            created = client.conferences.create(call_control_id=call_control_id, name=name,
+                                                beep_enabled="on_enter")
+            rooms[name] = created.data.id
+            return
+    client.conferences.actions.join(rooms[name], call_control_id=call_control_id)
 
 
 @app.post("/webhooks")
