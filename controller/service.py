@@ -46,11 +46,19 @@ class ControllerService:
     def __init__(self, settings: Settings):
         self.settings = settings
         fs = settings.freeswitch
-        self.esl = InboundClient(
-            fs.esl_host, fs.esl_port, fs.esl_password,
-            command_timeout=fs.command_timeout, heartbeat_timeout=fs.heartbeat_timeout,
-            probe_interval=fs.probe_interval, probe_timeout=fs.probe_timeout,
-        )
+        clients = {
+            f"{host}:{port}": InboundClient(
+                host, port, password,
+                command_timeout=fs.command_timeout, heartbeat_timeout=fs.heartbeat_timeout,
+                probe_interval=fs.probe_interval, probe_timeout=fs.probe_timeout,
+            ) for host, port, password in fs.node_list()
+        }
+        self.cluster = None  # [cluster] redis_url: the stores shared with other controllers
+        self.esl = next(iter(clients.values()))
+        if len(clients) > 1:  # [freeswitch] nodes: one connection per node, routed
+            from controller.esl.nodes import NodeSet
+
+            self.esl = NodeSet(clients, home_of=self._room_home)
         self.webhooks = Webhooks(settings.webhooks, signers=dialect_signers(settings))
         self.media = MediaCache(
             self.webhooks, _absolute(settings.media.directory),
@@ -75,15 +83,28 @@ class ControllerService:
         self.engine.dialer = self.dialer
         self.http: WSGIServer | None = None
         self.recovery: Recovery | None = None
-        self.cluster = None  # [cluster] redis_url: the stores shared with other controllers
         if settings.cluster.redis_url:
             from controller.cluster.takeover import Cluster
 
-            self.cluster = Cluster(settings, f"{fs.esl_host}:{fs.esl_port}")
+            self.cluster = Cluster(settings, next(iter(clients)))
+            self.cluster.core_of = getattr(self.esl, "node_of_core", None)
             self.rooms.cluster = self.cluster
         self.stopped = gevent.event.Event()
         for name in dialects.names():  # faces that handle webhook replies register here
             dialects.get(name).attach(self)
+
+    def _room_home(self, fs_room: str) -> str | None:
+        """The node hosting a room, from the cluster's room directory (None: unknown)."""
+        if self.cluster is None:
+            return None
+        import redis
+
+        try:
+            return self.cluster.directory.home(fs_room)
+        except redis.RedisError as exc:
+            log.warning("cluster: room directory unreachable (%s): room %s routed by the "
+                        "node it was last seen on", exc, fs_room)
+            return None
 
     def api_blueprint(self) -> Blueprint | None:  # the REST API, when present
         try:

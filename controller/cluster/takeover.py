@@ -22,6 +22,7 @@ mod_conference creates them and leave it when it destroys them.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import gevent
@@ -33,6 +34,7 @@ from controller.cluster.journal import RedisJournal
 from controller.cluster.outbox import RedisOutbox
 from controller.cluster.shared import Shared, default_node_id
 from controller.config import Settings
+from controller.esl import Event
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +56,8 @@ class Cluster:
         self._greenlet: gevent.Greenlet | None = None
         self._webhooks: Any = None
         self._recovery: Any = None
+        # Several nodes: Core-UUID -> node name (controller.esl.nodes.NodeSet.node_of_core).
+        self.core_of: Callable[[str], str | None] | None = None
 
     @property
     def node_id(self) -> str:
@@ -119,18 +123,26 @@ class Cluster:
                         "arrive twice)", key, exc)
             return True
 
-    def room_created(self, fs_room: str) -> None:
+    def node_of(self, event: Event) -> str:
+        """The node (host:port) that fired a FreeSWITCH event: by its Core-UUID when the
+        controller watches several nodes (controller.esl.nodes), else the one node."""
+        found = self.core_of(event.get("Core-UUID", "")) if self.core_of else None
+        return found or self.node
+
+    def room_created(self, fs_room: str, event: Event) -> None:
+        node = self.node_of(event)
         try:
-            home = self.directory.claim(fs_room, self.node)
+            home = self.directory.claim(fs_room, node)
         except redis.RedisError as exc:
             log.error("cluster: room %s not in the directory (%s)", fs_room, exc)
             return
-        if home != self.node:
+        if home != node:
+            # Callers are not moved to the home node yet (README: running a cluster).
             log.error("cluster: room %s was created on %s but its home is %s: it now spans "
-                      "two nodes", fs_room, self.node, home)
+                      "two nodes", fs_room, node, home)
 
-    def room_ended(self, fs_room: str) -> None:
+    def room_ended(self, fs_room: str, event: Event) -> None:
         try:
-            self.directory.release(fs_room, self.node)
+            self.directory.release(fs_room, self.node_of(event))
         except redis.RedisError as exc:
             log.error("cluster: room %s stays in the directory (%s)", fs_room, exc)

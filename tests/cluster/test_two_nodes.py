@@ -1,0 +1,110 @@
+"""Two (simulated) FreeSWITCH nodes, two controllers, one Redis: every controller keeps an
+Event Socket connection to both nodes ([freeswitch] nodes), each node's dialplan sends its
+calls to its own controller, and either controller's REST API controls a room on either
+node: commands for a room go to its home node (the room directory), the room listing
+joins every node's rooms.
+
+Not covered because not built: a caller on node 2 dialling a room homed on node 1 is
+not moved there (the README's cluster section says so)."""
+
+from __future__ import annotations
+
+import pytest
+import redis
+import requests
+from appkit import wait_until
+from processes import HeaderRecorder, controller_process, controller_ready, kill
+from stack import API_TOKEN, Stack, free_port
+
+from controller.sim import SimConfig, Simulator
+
+AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
+
+
+def _answer(params: dict) -> str:
+    room = "lobby" if params["From"].endswith("1") else "huddle"
+    return f'<Response><Conference callbackUrl="/cb">{room}</Conference></Response>'
+
+
+@pytest.fixture
+def two_nodes(tmp_path, redis_url):
+    recorder = HeaderRecorder()
+    recorder.documents["/answer"] = _answer
+    with Stack(tmp_path, app=recorder.app, start_controller=False) as stack:
+        b_outbound = free_port()
+        node2 = Simulator(SimConfig(
+            esl_host="127.0.0.1", esl_port=0, outbound_port=b_outbound,
+            recordings_dir=str(tmp_path / "recordings"), product_dialplan=True))
+        node2.start()
+        node1_name = f"127.0.0.1:{stack.esl_port}"
+        node2_name = f"127.0.0.1:{node2.esl_port}"
+        base = stack.settings_overrides()
+        b_http = free_port()
+
+        def settings(node_id: str, nodes: str) -> dict:
+            return {**base, "cluster": {"redis_url": redis_url, "node_id": node_id,
+                                        "lease_seconds": "2"},
+                    "freeswitch": {**base["freeswitch"], "nodes": nodes},
+                    "data": {"directory": str(tmp_path / f"data-{node_id}")}}
+
+        a = settings("ctl-a", f"{node1_name}:ClueCon,{node2_name}:ClueCon")
+        # B lists node 2 first: its commands for node 1's rooms must be routed, not defaulted.
+        b = settings("ctl-b", f"{node2_name}:ClueCon,{node1_name}:ClueCon")
+        b["http"] = {**base["http"], "listen_port": str(b_http),
+                     "public_base_url": f"http://127.0.0.1:{b_http}"}
+        b["outbound"] = {**base["outbound"], "listen_port": str(b_outbound)}
+        processes = [controller_process(a, tmp_path / "a.log"),
+                     controller_process(b, tmp_path / "b.log")]
+        try:
+            for port in (stack.http_port, b_http):
+                wait_until(lambda port=port: controller_ready(port), timeout=30,
+                           what=f"the controller on HTTP port {port}")
+            yield (stack, node2, recorder, f"http://127.0.0.1:{stack.http_port}",
+                   f"http://127.0.0.1:{b_http}", node1_name, node2_name)
+        finally:
+            stack.phones.close()
+            node2.phones.close()
+            for process in processes:
+                kill(process)
+            node2.stop()
+
+
+def test_either_controller_controls_rooms_on_either_node(two_nodes, redis_url):
+    stack, node2, recorder, a_url, b_url, node1_name, node2_name = two_nodes
+    on_node1 = stack.phones.call("1000", caller_id="+15550001")
+    on_node2 = node2.phones.call("1000", caller_id="+15550002")
+    lobby = recorder.wait_for("/cb", ConferenceAction="enter", CallUUID=on_node1.uuid)[0]
+    huddle = recorder.wait_for("/cb", ConferenceAction="enter", CallUUID=on_node2.uuid)[0]
+    assert (stack.sim.conference_state("lobby") is not None,
+            node2.conference_state("huddle") is not None) == (True, True)
+    store = redis.Redis.from_url(redis_url)
+    wait_until(lambda: store.get("cc:room:huddle") is not None, timeout=5,
+               what="huddle in the room directory")
+    assert (store.get("cc:room:lobby"), store.get("cc:room:huddle")) == (
+        node1_name.encode(), node2_name.encode())
+
+    for url in (a_url, b_url):
+        listed = requests.get(f"{url}/v1/conferences", headers=AUTH, timeout=10)
+        assert listed.status_code == 200, listed.text
+        names = sorted(room["name"] for room in listed.json()["conferences"])
+        assert names == ["huddle", "lobby"], url
+
+    # B (node 2 first in its list) mutes the member of node 1's room, A node 2's.
+    for url, room, member, state in ((b_url, "lobby", lobby, stack.sim),
+                                     (a_url, "huddle", huddle, node2)):
+        detail = requests.get(f"{url}/v1/conferences/{room}", headers=AUTH, timeout=10)
+        assert detail.status_code == 200, detail.text
+        assert [str(m["member_id"]) for m in detail.json()["members"]] == \
+            [member["ConferenceMemberID"]]
+        muted = requests.post(
+            f"{url}/v1/conferences/{room}/members/{member['ConferenceMemberID']}/mute",
+            headers=AUTH, json={}, timeout=10)
+        assert muted.status_code == 200, muted.text
+        assert state.conference_state(room)["members"][0]["muted"] is True
+
+    on_node1.hangup()
+    on_node2.hangup()
+    recorder.wait_for("/hangup", CallUUID=on_node1.uuid)
+    recorder.wait_for("/hangup", CallUUID=on_node2.uuid)
+    wait_until(lambda: not store.exists("cc:room:lobby", "cc:room:huddle"), timeout=10,
+               what="both rooms leaving the directory")
