@@ -28,6 +28,7 @@ from controller.api.listing import members_view
 from controller.calls import JoinRoom
 from controller.conference.events import MemberFacts
 from controller.conference.rooms import RoomError
+from controller.dialects.telnyx.confmedia import ConferenceMedia, Expected
 from controller.dialects.telnyx.ids import call_control_id, call_uuid
 from controller.dialects.telnyx.inputs import (
     Fields,
@@ -81,6 +82,7 @@ class ConferenceRecord:
     held_for_start: set[str] = field(default_factory=set)  # call uuids on hold until start
     end_reason: str = ""
     updated_us: int = 0
+    hook: Webhook | None = None  # the creator's webhook URL: the room's webhooks
 
 
 def _now_us() -> int:
@@ -97,6 +99,7 @@ class ConferenceFace:
     def __init__(self, service: Any):
         self.service = service
         self.native = ConferenceActions(service)
+        self.media = ConferenceMedia(service)
         self.records: collections.OrderedDict[str, ConferenceRecord] = collections.OrderedDict()
 
     # ------------------------------------------------------------ lookups
@@ -255,6 +258,7 @@ class ConferenceFace:
         record = ConferenceRecord(member.conference_uuid, name, _now_us(),
                                   CALLS.get(call.uuid).connection_id, client_state, beep,
                                   hold_sound, started)
+        record.hook = hook
         if not started:
             record.held_for_start.add(call.uuid)
         self.records[record.id] = record
@@ -412,16 +416,27 @@ class ConferenceFace:
             self._api(record, fsconf.dtmf(room, target, digits))
         return {"data": {"result": "ok"}}
 
-    def _play_file(self, record: ConferenceRecord, sound: str,
-                   targets: list[int] | None) -> dict[str, Any]:
+    def _play_file(self, record: ConferenceRecord, sound: str, targets: list[int] | None,
+                   kind: str = "playback", media_url: str = "") -> dict[str, Any]:
         room = self.fs_room(record)
         try:
-            commands = ([fsconf.play(room, sound)] if targets is None
-                        else [fsconf.play(room, sound, t) for t in targets])
+            commands = ([(fsconf.play(room, sound), "")] if targets is None
+                        else [(fsconf.play(room, sound, t), str(t)) for t in targets])
         except UnsafeArgument as exc:
             raise invalid("audio_url", str(exc)) from None
-        for command in commands:
-            self._api(record, command)
+        for command, member_id in commands:
+            expected = None
+            if record.hook is not None:
+                # Said before the command: its play-file event may come before the reply.
+                expected = Expected(record.hook, kind, media_url, record.id,
+                                    record.connection_id, record.client_state, member_id)
+                self.media.expect(room, sound, expected)
+            try:
+                self._api(record, command)
+            except TelnyxApiError:
+                if expected is not None:
+                    self.media.forget(room, sound, expected)
+                raise
         return {"data": {"result": "ok"}}
 
     def _speak(self, record: ConferenceRecord, fields: Fields) -> dict[str, Any]:
@@ -433,7 +448,7 @@ class ConferenceFace:
         media = speak_media(fields)
         settings = self.service.settings.media
         sound = tts_file(settings.tts_engine, tts_voice(media, settings), media.text)
-        return self._play_file(record, sound, self.targets(record, fields))
+        return self._play_file(record, sound, self.targets(record, fields), "speak")
 
     def _play(self, record: ConferenceRecord, fields: Fields) -> dict[str, Any]:
         fields.only(("audio_url", "call_control_ids", "loop"),
@@ -441,8 +456,10 @@ class ConferenceFace:
                      "region": "this controller is one region"})
         if fields.loop() != 1:
             raise unsupported("loop", "a conference plays a file once (mod_conference play)")
-        sound = self._sound(fields.text("audio_url", required=True), "audio_url")
-        return self._play_file(record, sound, self.targets(record, fields))
+        url = fields.text("audio_url", required=True)
+        sound = self._sound(url, "audio_url")
+        return self._play_file(record, sound, self.targets(record, fields), "playback",
+                               url or "")
 
     def _stop(self, record: ConferenceRecord, fields: Fields) -> dict[str, Any]:
         fields.only((), {"call_control_ids": "stop ends what plays to the whole room"})

@@ -4,7 +4,9 @@ verifies each with the official SDK (``client.webhooks.unwrap``: Ed25519 over
 
 from __future__ import annotations
 
+import io
 import time
+import wave
 from typing import Any
 
 import gevent
@@ -20,6 +22,18 @@ class TelnyxApp:
         self.bodies: list[str] = []  # the raw JSON, as received
         self.app = Flask("telnyx-test-app")
         self.app.add_url_rule("/webhooks", "webhooks", self._webhook, methods=["POST"])
+        self.app.add_url_rule("/sounds/tone.wav", "tone", self._tone)
+
+    @staticmethod
+    def _tone() -> tuple[bytes, int, dict[str, str]]:
+        """Half a second of 8 kHz 16-bit mono silence: a sound the controller can fetch."""
+        buffer = io.BytesIO()
+        with wave.open(buffer, "wb") as out:
+            out.setnchannels(1)
+            out.setsampwidth(2)
+            out.setframerate(8000)
+            out.writeframes(b"\x00\x00" * 4000)
+        return buffer.getvalue(), 200, {"Content-Type": "audio/wav"}
 
     def _webhook(self) -> tuple[str, int]:
         body = request.get_data(as_text=True)
