@@ -136,3 +136,37 @@ def test_a_controller_killed_mid_conference_loses_no_callback(cluster, redis_url
     assert store.zcard("cc:outbox:owned:ctl-a") == 0
     assert store.hlen("cc:journal:ctl-a") == 0
     assert store.smembers("cc:nodes") == {b"ctl-b"}
+
+
+def test_room_callbacks_seen_by_both_controllers_are_sent_once(tmp_path, redis_url):
+    """Both controllers receive every conference event of the node; a cXML room's
+    statusCallback events must still reach the application once each."""
+    from twilio.twiml.voice_response import Dial, VoiceResponse
+
+    response = VoiceResponse()
+    dial = Dial()
+    dial.conference("weekly", status_callback="/status",
+                    status_callback_event="start end join leave")
+    response.append(dial)
+    recorder = HeaderRecorder()
+    recorder.documents["/answer"] = str(response)
+    settings = {"app": {"dialect": "cxml"}, "cxml": {"account_sid": "AC" + "0" * 32}}
+    with Stack(tmp_path, app=recorder.app, settings=settings,
+               start_controller=False) as stack:
+        processes, _, _ = _controllers(stack, redis_url, tmp_path)
+        try:
+            phones = [stack.phones.call("1000", caller_id=f"+1555000{n}") for n in range(2)]
+            for phone in phones:
+                recorder.wait_for("/status", StatusCallbackEvent="participant-join",
+                                  CallSid="CA" + phone.uuid.replace("-", ""))
+            for phone in phones:
+                phone.hangup()
+            recorder.wait_for("/status", StatusCallbackEvent="conference-end")
+            gevent.sleep(1.0)  # a second controller's copy would arrive now
+        finally:
+            stack.phones.close()
+            for process in processes:
+                kill(process)
+    events = sorted(r["StatusCallbackEvent"] for r in recorder.at("/status"))
+    assert events == ["conference-end", "conference-start", "participant-join",
+                      "participant-join", "participant-leave", "participant-leave"]
