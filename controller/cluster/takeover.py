@@ -28,6 +28,7 @@ from typing import Any
 import gevent
 import redis
 
+from controller.cluster.commands import RedisCommandIds
 from controller.cluster.directory import RoomDirectory
 from controller.cluster.idempotency import RedisIdempotencyStore
 from controller.cluster.journal import RedisJournal
@@ -81,6 +82,10 @@ class Cluster:
 
     def idempotency_store(self, scope: str) -> RedisIdempotencyStore:
         return RedisIdempotencyStore(self.shared, scope, self.idempotency_ttl)
+
+    def command_ids(self) -> RedisCommandIds:
+        """The Telnyx face's command_id answers, shared by every controller."""
+        return RedisCommandIds(self.shared, self.idempotency_ttl)
 
     # ------------------------------------------------------------ the loop
     def _run(self) -> None:

@@ -180,3 +180,17 @@ def test_redis_unreachable_is_a_clear_start_up_error(tmp_path):
         "cluster": {"redis_url": "redis://127.0.0.1:1/0", "node_id": "x"}})
     with pytest.raises(ClusterError, match="cannot use Redis at redis://127.0.0.1:1/0"):
         Shared(settings.cluster, "x").join()
+
+
+def test_a_telnyx_command_id_answered_on_one_controller_answers_on_another(redis_url):
+    from controller.cluster.commands import RedisCommandIds
+
+    a, b = _shared(redis_url, "ctl-a"), _shared(redis_url, "ctl-b")
+    ids_a, ids_b = RedisCommandIds(a, 60), RedisCommandIds(b, 60)
+    key = ("v3:abc", "cmd-1")
+    assert ids_b.get(key) is None
+    ids_a.keep(key, (200, {"data": {"result": "ok"}}))
+    assert ids_b.get(key) == (200, {"data": {"result": "ok"}})
+    ids_b.keep(key, (422, {"errors": []}))  # the first answer stays
+    assert ids_a.get(key) == (200, {"data": {"result": "ok"}})
+    assert ids_a.get(("conferences", "cmd-1")) is None  # per resource
