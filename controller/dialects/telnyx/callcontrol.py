@@ -157,11 +157,16 @@ def transfer_room(transferred_uuid: str) -> str:
 
 
 def bridge_into(room: str, park_after: bool):  # noqa: ANN201 - a RunOnCall procedure
-    """One leg of a transfer joins the two-member room that stands for Telnyx's bridge
-    (the engine's conference: what FreeSWITCH does there is capture-backed, unlike
-    uuid_bridge between two socket-controlled channels). When the other leg leaves, the
-    room ends (end_on_exit) and this leg hangs up, or waits for commands when
-    ``park_after`` (Telnyx's park_after_unbridge=self)."""
+    """One leg of a transfer joins the two-member room that stands for Telnyx's bridge.
+
+    Why a room and not FreeSWITCH's own transfer: capture 07e shows ``uuid_transfer <uuid>
+    <exten> XML default`` (and ``... inline``) ending the application the channel runs
+    and running the new extension instead; for a call parked in our socket application
+    that is the end of the controller's hold on it (no more commands, no call.hangup).
+    ``uuid_bridge`` between two socket-controlled channels has no capture. The engine's
+    conference keeps both legs under control with capture-backed behaviour (01, 03c:
+    end_on_exit). When the other leg leaves, the room ends and this leg hangs up, or
+    waits for commands when ``park_after`` (Telnyx's park_after_unbridge=self)."""
 
     def step(call: CallSession) -> Document:
         send_call_event(call, "call.bridged", state="bridged")

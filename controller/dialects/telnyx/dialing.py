@@ -73,7 +73,10 @@ def dial_facts(call_uuid: str, to: str, from_number: str, from_name: str) -> Cal
 def unanswered_cause(outcome: DialOutcome) -> tuple[str, str]:
     if outcome.kind in UNANSWERED:
         return UNANSWERED[outcome.kind]
-    return FAILED_CAUSES.get(outcome.cause, "unspecified"), "unknown"
+    cause = FAILED_CAUSES.get(outcome.cause, "unspecified")
+    # A rejection (SIP 603: CALL_REJECTED) is the callee's doing; other failures are not
+    # known to be anyone's.
+    return cause, "callee" if cause == "call_rejected" else "unknown"
 
 
 class TelnyxDialer:

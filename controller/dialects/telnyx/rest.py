@@ -261,11 +261,17 @@ class CallCommands:
         target_state = fields.client_state("target_leg_client_state") or ""
         fields.client_state()
         # The new leg's caller id defaults to the transferred call's (Telnyx: "from ...
-        # will default to the from number of the original call").
+        # will default to the from number of the original call"), else [outbound]'s.
+        caller = (fields.body.get("from") or call.facts.caller_number
+                  or self.service.settings.outbound.caller_id_number)
+        if not caller:
+            raise TelnyxApiError(422, "10004", "Missing required parameter",
+                                 "from is required: the transferred call has no caller "
+                                 "number and [outbound] caller_id_number is empty", "/from")
         wanted = self.dialing.request(Fields({
             "connection_id": CALLS.get(call.uuid).connection_id or "transfer",
             "to": fields.body.get("to"),
-            "from": fields.body.get("from") or call.facts.caller_number or "0",
+            "from": caller,
             **{k: fields.body[k] for k in ("from_display_name", "timeout_secs",
                                           "time_limit_secs", "webhook_url",
                                           "webhook_url_method") if k in fields.body},

@@ -50,7 +50,7 @@ def test_dialled_call_is_initiated_answered_commanded_and_hung_up(telnyx_stack):
 @pytest.mark.parametrize(("behaviour", "cause", "source"), [
     ("busy", "user_busy", "callee"),
     ("ring", "timeout", "unknown"),
-    ("reject", "call_rejected", "unknown"),
+    ("reject", "call_rejected", "callee"),
     ("unreachable", "unspecified", "unknown"),
 ])
 def test_unanswered_dial_reports_call_hangup_with_its_cause(telnyx_stack, behaviour, cause,
