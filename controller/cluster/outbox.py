@@ -104,6 +104,12 @@ class RedisOutbox(OutboxStore):
         self._add = shared.redis.register_script(_ADD)
         self._claim = shared.redis.register_script(_CLAIM)
         self._sending: set[int] = set()  # ids this process has in its lanes
+        # What load("pending") hands out: everything owned at the first load (a previous
+        # run's), then only what claim_orphans took. Never a delivery add() just wrote:
+        # its id reaches _sending only when add's round trip returns, and a load running
+        # meanwhile in another greenlet would otherwise send it a second time.
+        self._first_load = True
+        self._claimed: set[int] = set()
         self._local_id = 0  # ids (< 0) of deliveries Redis did not take
         self.write_errors = 0
 
@@ -161,6 +167,7 @@ class RedisOutbox(OutboxStore):
             return 0
         taken = self._claim(keys=[self.shared.key("nodes"), self._owned],
                             args=[self.shared.prefix, self.shared.node_id, *dead])
+        self._claimed.update(int(i) for i in taken)
         if taken:
             log.warning("outbox: took over %d callback(s) of dead controller(s) %s",
                         len(taken), ", ".join(dead))
@@ -182,14 +189,16 @@ class RedisOutbox(OutboxStore):
         return found
 
     def load(self, state: str, ids: Iterable[int] | None = None) -> list[Delivery]:
-        """``pending``: what this node owns and does not send yet (a previous run's, or
-        taken over from a dead node), now counted as being sent. ``failed``: the
-        cluster's failed deliveries."""
+        """``pending``: what this node owns and does not send yet (at the first load a
+        previous run's, later what ``claim_orphans`` took from dead nodes), now counted
+        as being sent. ``failed``: the cluster's failed deliveries."""
         wanted = set(ids) if ids is not None else None
         if state == PENDING:
             owned = [int(i) for i in self.shared.redis.zrange(self._owned, 0, -1)]
+            handed = None if self._first_load else self._claimed
+            self._first_load, self._claimed = False, set()
             fresh = [i for i in owned if i not in self._sending
-                     and (wanted is None or i in wanted)]
+                     and (handed is None or i in handed) and (wanted is None or i in wanted)]
             found = self._read(fresh)
             self._sending.update(d.id for d in found)
             return found

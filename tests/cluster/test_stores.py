@@ -194,3 +194,20 @@ def test_a_telnyx_command_id_answered_on_one_controller_answers_on_another(redis
     ids_b.keep(key, (422, {"errors": []}))  # the first answer stays
     assert ids_a.get(key) == (200, {"data": {"result": "ok"}})
     assert ids_a.get(("conferences", "cmd-1")) is None  # per resource
+
+
+def test_a_delivery_being_added_is_never_handed_out_as_left_over(redis_url):
+    """load('pending') after start-up returns only what was taken from dead nodes: a
+    delivery whose add() is still returning (in Redis, not yet known as being sent) is
+    not sent a second time by a concurrent takeover."""
+    a = _shared(redis_url, "ctl-a")
+    outbox = RedisOutbox(a)
+    assert outbox.load(PENDING) == []  # start-up: nothing left
+    # The state in the middle of add(): in this node's set, not yet in its lanes.
+    RedisOutbox(a).add(_delivery("l", 1))
+    dead = _shared(redis_url, "ctl-dead")
+    RedisOutbox(dead).add(_delivery("l", 2))
+    _die(dead)
+    assert outbox.claim_orphans(["ctl-dead"]) == 1
+    assert [d.url for d in outbox.load(PENDING)] == ["http://app.test/cb/2"]
+    assert outbox.load(PENDING) == []
