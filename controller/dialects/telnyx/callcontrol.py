@@ -145,7 +145,10 @@ def gather(verb: Gather, minimum_digits: int):  # noqa: ANN201 - a RunOnCall pro
 def gather_ended_fields(digits: str, extra: dict[str, str],
                         hungup: bool = False) -> dict[str, object]:
     """``hungup``: the call had ended when the gather returned (its action request says
-    status completed): no input then means the caller left, not a timeout."""
+    status completed): no input then means the caller left, not a timeout. FreeSWITCH
+    fires CHANNEL_HANGUP before the interrupted application's CHANNEL_EXECUTE_COMPLETE
+    (capture 05b: the hangup, then EXECUTE_COMPLETE of the conference app), so the call
+    is known to be gone when run_gather reads its result."""
     minimum = int(extra.get(GATHER_MIN_DIGITS, "1") or 1)
     status = "call_hangup" if hungup and not digits else gather_status(digits, minimum)
     return {"digits": digits, "status": status}

@@ -87,3 +87,20 @@ def test_simulator_uuid_record_replies_and_file(telnyx_stack, tmp_path):
     assert api(f"uuid_record {phone.uuid} stop {path}") \
         == "-ERR Cannot stop record session!"
     assert open(path, "rb").read(4) == b"RIFF"
+
+
+def test_uuid_record_builders_refuse_what_freeswitch_would_split():
+    """mod_commands.c splits the line on spaces (at most 5 arguments): a path must be one
+    word, or FreeSWITCH would record to a part of it."""
+    from controller.freeswitch.args import UnsafeArgument
+    from controller.freeswitch.record import uuid_record_start, uuid_record_stop
+
+    call = "52b150e8-e5e5-4d88-9ae7-003a243b1d0c"
+    assert uuid_record_start(call, "/rec/a.wav") == f"uuid_record {call} start /rec/a.wav"
+    assert uuid_record_start(call, "/rec/a.wav", 30) == f"uuid_record {call} start /rec/a.wav 30"
+    assert uuid_record_stop(call) == f"uuid_record {call} stop all"
+    for bad in (lambda: uuid_record_start(call, "/rec/my file.wav"),
+                lambda: uuid_record_start(call, "/rec/a.wav", -1),
+                lambda: uuid_record_start("not a uuid", "/rec/a.wav")):
+        with pytest.raises(UnsafeArgument):
+            bad()
