@@ -94,8 +94,10 @@ class CallRecorder:
         self._listen()
         self.active[path] = CallRecording(recording_id, fmt, channels, call.facts, hook,
                                           state.client_state, state.connection_id)
-        if channels == "dual":
-            self.api(fschannel.uuid_setvar(call.uuid, STEREO_VARIABLE, "true"))
+        # Set either way: the variable stays on the channel, so an earlier dual recording
+        # must not make this one stereo.
+        self.api(fschannel.uuid_setvar(call.uuid, STEREO_VARIABLE,
+                                       "true" if channels == "dual" else "false"))
         reply = self.api(fsrecord.uuid_record_start(call.uuid, path, limit))
         if not fsrecord.succeeded(reply):
             self.active.pop(path, None)

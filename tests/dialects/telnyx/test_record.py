@@ -21,6 +21,7 @@ def test_record_start_and_stop_report_call_recording_saved(telnyx_stack):
                                                client_state=b64("rec"))
     stack.client.calls.actions.speak(ccid, payload="Recorded words", voice="female")
     stack.telnyx.wait_for("call.speak.ended", call_control_id=ccid)
+    assert stack.api(f"uuid_getvar {phone.uuid} RECORD_STEREO").strip() == "false"
     stack.client.calls.actions.stop_recording(ccid)
     saved = stack.telnyx.wait_for("call.recording.saved", call_control_id=ccid)[0].payload
     assert saved.channels == "single" and saved.client_state == b64("rec")
@@ -38,6 +39,7 @@ def test_a_recording_running_at_hangup_is_saved(telnyx_stack):
     stack = telnyx_stack
     phone, ccid = answered_call(stack)
     stack.client.calls.actions.start_recording(ccid, format="mp3", channels="dual")
+    assert stack.api(f"uuid_getvar {phone.uuid} RECORD_STEREO").strip() == "true"
     phone.hangup()
     saved = stack.telnyx.wait_for("call.recording.saved", call_control_id=ccid)[0].payload
     assert saved.channels == "dual" and saved.recording_urls.mp3.endswith(".mp3")
