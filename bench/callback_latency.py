@@ -36,6 +36,7 @@ import time  # noqa: E402
 
 import gevent  # noqa: E402
 
+from bench.faces import DEFAULT_FACE  # noqa: E402
 from bench.harness import (  # noqa: E402
     CpuMeter,
     Rig,
@@ -53,16 +54,20 @@ REFERENCE_SECONDS = 5.0
 FLOOR_TURN = 1.0  # fastest floor hand-over in a room (talk hangover 0.8 s + ramp)
 DIGITS = "123"
 GRACE_SECONDS = 15.0
+QUICK_ROOMS = 5  # --quick: 50 members, one short drive below saturation
+QUICK_SECONDS = 2.0
 
 
-def _fill(rig: Rig) -> list:
+
+
+def _fill(rig: Rig, rooms: int = ROOMS) -> list:
     tap = rig.tap
     base = len(tap.joined)
 
     def place(index: int):
         return rig.call(f"lat{index // ROOM_SIZE}", caller_id=f"lat{index}")
 
-    phones, _ = place_windowed(place, ROOMS * ROOM_SIZE, max_rate=100, window=50,
+    phones, _ = place_windowed(place, rooms * ROOM_SIZE, max_rate=100, window=50,
                                done=lambda: len(tap.joined) - base)
     if not wait_until(lambda: all(p.uuid in tap.joined for p in phones), timeout=60):
         missing = sum(p.uuid not in tap.joined for p in phones)
@@ -70,6 +75,28 @@ def _fill(rig: Rig) -> list:
     # every member's enter callback delivered before the drive starts
     wait_until(lambda: _count(rig, "enter") >= len(phones), timeout=30, step=0.2)
     return phones
+
+
+def join_callbacks(rig: Rig, phones: list) -> dict:
+    """Every face's own member-join webhook (Plivo enter, cXML participant-join, BXML
+    conferenceMemberJoin, Telnyx conference.participant.joined) during the fill:
+    arrival at the app - the add-member's Event-Date-Timestamp (the tap's record of
+    FreeSWITCH's stamp; cXML's Timestamp has whole seconds only, so the stamp is not
+    taken from the webhook). ``join_rate_per_s``: members / (last add-member - first
+    CHANNEL_CREATE), the rate those webhooks came at."""
+    tap, ours = rig.tap, {p.uuid for p in phones}
+    arrivals = {uuid: arrival for action, uuid, _ts, arrival, _member
+                in rig.app.stats()["callbacks"] if action == "enter" and uuid in ours}
+    latencies = [arrival - tap.joined[uuid][0] for uuid, arrival in arrivals.items()
+                 if uuid in tap.joined]
+    joins = [tap.joined[u][0] for u in ours if u in tap.joined]
+    creates = [tap.created[u] for u in ours if u in tap.created]
+    span_s = (max(joins) - min(creates)) / 1e6 if joins and creates else 0.0
+    figures = {"join_callbacks": len(latencies),
+               "join_callbacks_lost": len(ours) - len(arrivals),
+               "join_rate_per_s": round(len(joins) / span_s, 1) if span_s > 0 else 0.0}
+    figures.update(summary_ms(latencies, "join_callback"))
+    return figures
 
 
 def _count(rig: Rig, action: str) -> int:
@@ -116,7 +143,8 @@ def drive(rig: Rig, phones: list, rate: float, seconds: float, prefix: str) -> d
     """Floor turns plus digit presses adding up to ``rate`` callback events per second
     for ``seconds``; figures named ``<prefix>_...``."""
     tap, ours = rig.tap, {p.uuid for p in phones}
-    floor_rate = min(rate / 2, ROOMS / FLOOR_TURN)
+    rooms_count = len(phones) // ROOM_SIZE  # ROOMS but in --quick runs
+    floor_rate = min(rate / 2, rooms_count / FLOOR_TURN)
     start_us = rig.sim.core.clock.now_us()
     floor_seen, digits_seen = len(tap.floor), len(tap.digits)
     talking_seen = tap.counts["start-talking"] + tap.counts["stop-talking"]
@@ -125,7 +153,7 @@ def drive(rig: Rig, phones: list, rate: float, seconds: float, prefix: str) -> d
     started = time.monotonic()
     stop = started + seconds
     rooms = [phones[i:i + ROOM_SIZE] for i in range(0, len(phones), ROOM_SIZE)]
-    turns_per_room = floor_rate / ROOMS
+    turns_per_room = floor_rate / rooms_count
     turn = 1 / turns_per_room
     turners = [gevent.spawn(_floor_turns, room, stop, turn, turn * index / len(rooms))
                for index, room in enumerate(rooms)]
@@ -180,18 +208,31 @@ def drive(rig: Rig, phones: list, rate: float, seconds: float, prefix: str) -> d
     return figures
 
 
-def run() -> dict:
+def run(face: str = DEFAULT_FACE, quick: bool = False) -> dict:
+    """Plivo: the fill, then the floor and digits drives (today's figures). Every face:
+    its member-join webhook's latency during the fill (``join_callback_*``); the drives
+    are Plivo's (its member callbacks report floor changes and digits matches; the other
+    faces' benchmark documents subscribe to join and leave only)."""
     if real_freeswitch():
         return {"skipped": "needs the simulator (drives talking and digits at 1,000/s)"}
-    with Rig("latency") as rig:
-        phones = _fill(rig)
-        figures = {"members": len(phones), "rooms": ROOMS}
-        # below saturation first, then the target rate
-        figures.update(drive(rig, phones, REFERENCE_PER_S, REFERENCE_SECONDS,
-                             f"at{REFERENCE_PER_S}"))
-        figures.update(drive(rig, phones, EVENTS_PER_S, DRIVE_SECONDS, "callback"))
+    rooms = QUICK_ROOMS if quick else ROOMS
+    with Rig("latency", face=face) as rig:
+        phones = _fill(rig, rooms)
+        figures = {"face": face, "members": len(phones), "rooms": rooms}
+        figures.update(join_callbacks(rig, phones))
+        if face != "plivo":
+            figures["drive_note"] = "floor and digits drives: plivo only"
+        elif quick:
+            figures.update(drive(rig, phones, REFERENCE_PER_S, QUICK_SECONDS,
+                                 f"at{REFERENCE_PER_S}"))
+        else:
+            # below saturation first, then the target rate
+            figures.update(drive(rig, phones, REFERENCE_PER_S, REFERENCE_SECONDS,
+                                 f"at{REFERENCE_PER_S}"))
+            figures.update(drive(rig, phones, EVENTS_PER_S, DRIVE_SECONDS, "callback"))
         figures["clock_offset_us"] = rig.sim.core.clock.now_us() - int(time.time() * 1e6)
         figures["controller_log_errors"] = rig.controller.log_errors()
+        figures["app_errors"] = len(rig.app.stats()["errors"])
     figures["target"] = {
         "callback_p50_ms": "<= 3 ms at 1,000 events/s",
         "callback_p99_ms": "<= 20 ms at 1,000 events/s",

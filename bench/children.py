@@ -108,9 +108,13 @@ def _child_env(extra: dict[str, str]) -> dict[str, str]:
 class AppProcess(Child):
     """``python -m bench.app``: answer URL and callback receiver."""
 
-    def __init__(self, workdir: Path) -> None:
-        super().__init__([sys.executable, "-m", "bench.app"], _child_env({}),
+    def __init__(self, workdir: Path, face: str = "plivo", controller_url: str = "") -> None:
+        # BENCH_FACE: the face it speaks; BENCH_CONTROLLER_URL: where a Telnyx app sends
+        # its REST commands.
+        super().__init__([sys.executable, "-m", "bench.app"],
+                         _child_env({"BENCH_FACE": face, "BENCH_CONTROLLER_URL": controller_url}),
                          workdir / "app.log", stdout=subprocess.PIPE)
+        self.face = face
         line = self.process.stdout.readline().decode().split()
         if len(line) != 2 or line[0] != "ready":
             self.stop()
@@ -136,8 +140,10 @@ class ControllerProcess(Child):
     """The controller alone in its process (bench.probe = ``conference-controller run``)."""
 
     def __init__(self, workdir: Path, *, esl: tuple[str, int, str], outbound: tuple[str, int],
-                 answer_url: str, hangup_url: str, extra: dict[str, str] | None = None) -> None:
-        self.http_port = free_port()
+                 answer_url: str, hangup_url: str, extra: dict[str, str] | None = None,
+                 http_port: int | None = None) -> None:
+        # The port may be chosen before: a Telnyx app must know where to send commands.
+        self.http_port = http_port or free_port()
         self.outbound = outbound
         self.probe_file = workdir / "probe.json"
         settings = {

@@ -35,6 +35,7 @@ import gevent
 from gevent.resolver.blocking import Resolver as BlockingResolver
 
 from bench.children import AppProcess, ControllerProcess, free_port
+from bench.faces import DEFAULT_FACE, check_face, controller_settings
 from bench.procstat import ProcStats, proc_stats, socket_kinds
 from bench.tap import EslTap, SimTap, Tap
 
@@ -131,8 +132,10 @@ class Rig:
             rig.tap.joined ...
     """
 
-    def __init__(self, profile: str, controller_env: dict[str, str] | None = None) -> None:
+    def __init__(self, profile: str, controller_env: dict[str, str] | None = None,
+                 face: str = DEFAULT_FACE) -> None:
         self.profile = profile
+        self.face = check_face(face)  # what the app and the controller speak (bench/faces.py)
         self.controller_env = controller_env or {}
         self.real = real_freeswitch()
         self._tmp: tempfile.TemporaryDirectory | None = None
@@ -168,7 +171,8 @@ class Rig:
         return self
 
     def _start(self) -> None:
-        self.app = AppProcess(self.workdir)
+        http_port = free_port()
+        self.app = AppProcess(self.workdir, self.face, f"http://127.0.0.1:{http_port}")
         urls = {"answer_url": f"{self.app.url}/answer/{self.profile}",
                 "hangup_url": f"{self.app.url}/hangup"}
         if self.real:
@@ -198,8 +202,9 @@ class Rig:
             self._tap = SimTap(self.sim)
             self.phones = self.sim.phones
         self.esl_port = esl[1]
+        extra = {**controller_settings(self.face, self.app.url), **self.controller_env}
         self.controller = ControllerProcess(self.workdir, esl=esl, outbound=outbound,
-                                            extra=self.controller_env, **urls)
+                                            extra=extra, http_port=http_port, **urls)
         self.controller.wait_ready()
         gevent.sleep(0.2)  # the controller's first room resync runs right after connecting
         self.idle = self.controller.stats()

@@ -1,6 +1,7 @@
 """Benchmark: what the controller adds to joining a conference (issue 7).
 
     .venv/bin/python -m bench join_overhead
+    .venv/bin/python -m bench --face cxml join_overhead     # another face (bench/faces.py)
 
 One call setup = from FreeSWITCH creating the channel (CHANNEL_CREATE) to the
 member being in the room (conference::maintenance add-member), both times
@@ -49,6 +50,7 @@ monkey.patch_all()
 
 import secrets  # noqa: E402
 
+from bench.faces import DEFAULT_FACE  # noqa: E402
 from bench.harness import (  # noqa: E402
     CpuMeter,
     Rig,
@@ -63,6 +65,7 @@ from bench.stats import median, percentile, summary_ms  # noqa: E402
 ROOM_SIZE = 10
 PHASES = ((20, 300), (100, 500))  # (setups per second, calls per path)
 REAL_PHASES = ((5, 40), (20, 80))
+QUICK_PHASES = ((20, 30),)  # --quick: does every path work? (figures mean little)
 FRAME_US = 20_000
 
 
@@ -146,22 +149,25 @@ def _overhead(figures: dict, rate: int) -> None:
             figures[f"overhead_{rate}_{name}_ms"] = round(through - direct, 1)
 
 
-def run() -> dict:
-    figures: dict = {}
+def run(face: str = DEFAULT_FACE, quick: bool = False) -> dict:
+    """The figures for ``face`` (bench/faces.py): the app answers in that face and the
+    controller speaks it; the direct path is the same for every face."""
+    figures: dict = {"face": face}
     real = real_freeswitch()
-    with Rig("join") as rig:
+    with Rig("join", face=face) as rig:
         direct = not real or rig.tap_client.direct_join_enabled()
         if not direct:
             figures["direct_note"] = ("FreeSWITCH has no direct-<room> extension: start it "
                                       "with FS_BENCH_DIRECT_JOIN=true (freeswitch-conf)")
         # A real FreeSWITCH keeps rooms while their members leave: new names every run.
         run_suffix = f"x{secrets.token_hex(2)}" if real else ""
-        for rate, calls in REAL_PHASES if real else PHASES:
+        for rate, calls in QUICK_PHASES if quick else REAL_PHASES if real else PHASES:
             if direct:
                 figures.update(_phase(rig, rate, calls, direct=True, run=run_suffix))
             figures.update(_phase(rig, rate, calls, direct=False, run=run_suffix))
             _overhead(figures, rate)
         figures["controller_log_errors"] = rig.controller.log_errors()
+        figures["app_errors"] = len(rig.app.stats()["errors"])
     figures["freeswitch"] = "real (FS_ESL_HOST)" if real else "simulator, time_scale 1.0"
     figures["target"] = {
         "overhead_20_p50_ms": "<= 15 ms",
