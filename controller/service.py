@@ -59,6 +59,11 @@ class ControllerService:
             from controller.esl.nodes import NodeSet
 
             self.esl = NodeSet(clients, home_of=self._room_home)
+        if settings.cluster.redis_url:
+            from controller.cluster.takeover import Cluster
+
+            self.cluster = Cluster(settings, next(iter(clients)))
+            self.cluster.core_of = getattr(self.esl, "node_of_core", None)
         self.webhooks = Webhooks(settings.webhooks, signers=dialect_signers(settings))
         self.media = MediaCache(
             self.webhooks, _absolute(settings.media.directory),
@@ -73,7 +78,9 @@ class ControllerService:
             public_base_url=settings.http.public_base_url,
             transcriber=load_transcriber(settings.transcription.engine),
         )
-        self.engine = Engine(settings, self.webhooks, self.media, self.rooms, self.notifier)
+        self.rooms.cluster = self.cluster
+        self.engine = Engine(settings, self.webhooks, self.media, self.rooms, self.notifier,
+                             calls=self.cluster.calls if self.cluster is not None else None)
         self.outbound = OutboundServer(
             settings.outbound.listen_host, settings.outbound.listen_port,
             self.engine.handle_call, command_timeout=fs.command_timeout,
@@ -83,12 +90,6 @@ class ControllerService:
         self.engine.dialer = self.dialer
         self.http: WSGIServer | None = None
         self.recovery: Recovery | None = None
-        if settings.cluster.redis_url:
-            from controller.cluster.takeover import Cluster
-
-            self.cluster = Cluster(settings, next(iter(clients)))
-            self.cluster.core_of = getattr(self.esl, "node_of_core", None)
-            self.rooms.cluster = self.cluster
         self.stopped = gevent.event.Event()
         for name in dialects.names():  # faces that handle webhook replies register here
             dialects.get(name).attach(self)

@@ -152,6 +152,26 @@ def create_blueprint(service: Any) -> Blueprint:
         return _json(status, body)
 
     # ------------------------------------------------------------ calls
+    def _elsewhere(call_id: str) -> Response | None:
+        """In a cluster, a call another controller runs: that controller's answer to this
+        same request (controller.cluster.calls); None: run it here (or 404 here)."""
+        cluster = getattr(service, "cluster", None)
+        if cluster is None or service.engine.calls.get(call_id) is not None:
+            return None
+        from controller.cluster.calls import FORWARDED_HEADER, forward
+
+        if request.headers.get(FORWARDED_HEADER):
+            return None  # forwarded once already: never a loop
+        url = cluster.calls.owner(call_id)
+        if url is None:
+            return None
+        answer = forward(url, request.method, request.path, request.headers, request.get_data())
+        if answer is None:
+            raise ApiError("cluster_unavailable", f"the controller running call {call_id} "
+                           f"({url}) cannot be reached; retry later")
+        status, body, content_type = answer
+        return Response(body, status=status, content_type=content_type)
+
     @blueprint.get("/calls")
     @guarded
     def list_calls() -> Response:
@@ -160,7 +180,11 @@ def create_blueprint(service: Any) -> Blueprint:
     @blueprint.get("/calls/<call_id>")
     @guarded
     def get_call(call_id: str) -> Response:
-        return _json(200, call_actions.call_detail(inputs.call_id(call_id)))
+        chosen = inputs.call_id(call_id)
+        forwarded = _elsewhere(chosen)
+        if forwarded is not None:
+            return forwarded
+        return _json(200, call_actions.call_detail(chosen))
 
     @blueprint.post("/calls/<call_id>/<action>")
     @guarded
@@ -168,6 +192,9 @@ def create_blueprint(service: Any) -> Blueprint:
     def call_action(call_id: str, action: str) -> Response:
         chosen_call = inputs.call_id(call_id)
         chosen = inputs.action(action, inputs.CALL_ACTIONS)
+        forwarded = _elsewhere(chosen_call)
+        if forwarded is not None:
+            return forwarded
         status, body = call_actions.command(chosen_call, chosen, _body())
         return _json(status, body)
 

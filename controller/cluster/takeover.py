@@ -28,6 +28,7 @@ from typing import Any
 import gevent
 import redis
 
+from controller.cluster.calls import SharedCallRegistry
 from controller.cluster.commands import RedisCommandIds
 from controller.cluster.directory import RoomDirectory
 from controller.cluster.idempotency import RedisIdempotencyStore
@@ -53,6 +54,7 @@ class Cluster:
         self.journal = RedisJournal(self.shared)
         self.directory = RoomDirectory(self.shared)
         self.idempotency_ttl = settings.api.idempotency_ttl
+        self.calls = SharedCallRegistry(self.shared, settings.http.public_base_url)
         self.takeovers = 0  # dead controllers taken over by this one
         self._greenlet: gevent.Greenlet | None = None
         self._webhooks: Any = None

@@ -85,10 +85,20 @@ def test_the_other_controller_controls_the_room_and_replays_idempotency_keys(
                            headers={**AUTH, **key}, json={}, timeout=10)
     assert (reused.status_code, reused.json()["error"]) == (422, "idempotency_key_reused")
 
-    phone.hangup()
+    # The call's own commands run where its session runs (A): B forwards them there.
+    call = requests.get(f"{b_url}/v1/calls/{phone.uuid}", headers=AUTH, timeout=10)
+    assert call.status_code == 200, call.text
+    assert call.json()["uuid"] == phone.uuid
+    unknown = requests.get(f"{b_url}/v1/calls/no-such-call", headers=AUTH, timeout=10)
+    assert unknown.status_code == 404, unknown.text
+    hangup = requests.post(f"{b_url}/v1/calls/{phone.uuid}/hangup", headers=AUTH,
+                           timeout=10)
+    assert (hangup.status_code, hangup.json()["status"]) == (202, "accepted"), hangup.text
     recorder.wait_for("/hangup", CallUUID=phone.uuid)
+    assert phone.wait_hangup(timeout=10)
     wait_until(lambda: store.get("cc:room:lobby") is None, timeout=10,
                what="the room leaving the directory when it ends")
+    assert store.get(f"cc:call:{phone.uuid}") is None  # gone from the shared registry
     gevent.sleep(0.5)  # anything sent twice would arrive now
     assert len(recorder.at("/cb", ConferenceAction="exit", CallUUID=phone.uuid)) == 1
     assert len(recorder.at("/hangup", CallUUID=phone.uuid)) == 1
