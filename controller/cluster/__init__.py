@@ -10,6 +10,8 @@ stores (SQLite outbox and journal, in-memory idempotency keys) and never imports
 - ``journal``: ``RedisJournal`` (``controller.journal.CallJournal``), taken over the same way.
 - ``idempotency``: Idempotency-Key answers shared by every controller's REST API.
 - ``directory``: the room directory (which FreeSWITCH node hosts a room; first writer wins).
+- ``calls``: which controller runs each call (the REST API forwards a call's requests there).
+- ``commands``: the Telnyx face's ``command_id`` answers.
 - ``takeover``: the greenlet that keeps this controller alive in Redis and takes over
   what dead controllers left.
 """
