@@ -305,6 +305,30 @@ def test_record_wav_sends_a_fetchable_record_url(stack, recorder, room):
     assert requests.get(record["RecordUrl"], timeout=5).status_code == 401
 
 
+def test_a_recording_started_over_rest_reports_to_the_room_creators_callback(
+        stack, recorder, room):
+    # Issue 10: a recording started over REST never produced a `record` callback. It now
+    # reports to the callbackUrl of the member who created the room (kept in FreeSWITCH
+    # as the room's cc_room conference variable, so any controller finds it).
+    room1 = room("room1")
+    recorder.documents["/answer"] = conference(room1, callbackUrl="/cb")
+    alice = join(stack, recorder, "alice")
+    started = requests.post(f"{stack.api_base}/v1/conferences/{room1}/record_start",
+                            json={"format": "wav"}, headers=stack.auth_headers, timeout=10)
+    assert started.status_code == 201, started.text
+    recording_id = started.json()["recording"]["recording_id"]
+    gevent.sleep(0.5)
+    stopped = requests.post(f"{stack.api_base}/v1/conferences/{room1}/record_stop",
+                            headers=stack.auth_headers, timeout=10)
+    assert stopped.status_code == 200, stopped.text
+    [record] = recorder.wait_for("/cb", ConferenceAction="record")
+    assert record["RecordingID"] == recording_id
+    assert record["ConferenceName"] == room1
+    assert record["RecordUrl"] == f"{stack.api_base}/v1/recordings/{recording_id}.wav"
+    assert "RecordingError" not in record
+    alice.hangup()
+
+
 def test_transcription_without_an_engine_reports_the_error(stack, recorder, room):
     room1 = room("room1")
     recorder.documents["/answer"] = conference(
