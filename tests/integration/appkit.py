@@ -10,6 +10,10 @@ from typing import Any
 import gevent
 from flask import Flask, Response, request
 
+from controller.testing.stack import wait_until
+
+__all__ = ["AppRecorder", "conferences", "member_of", "wait_until"]
+
 Document = str | Callable[[dict[str, str]], str]
 
 
@@ -56,16 +60,6 @@ class AppRecorder:
             f"{len(self.at(path, **match))}; all requests: "
             + ", ".join(f"{r['path']}:{r.get('ConferenceAction', '')}" for r in self.requests)
         )
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        gevent.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def conferences(stack: Any) -> dict[str, dict]:
