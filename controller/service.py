@@ -140,7 +140,8 @@ class ControllerService:
         self.engine.recovery = self.recovery
         self.recovery.start()
         if self.cluster is not None:
-            self.cluster.start(self.webhooks, self.recovery)
+            self.cluster.start(self.webhooks, self.recovery,
+                               getattr(self.esl, "clients", None) or {self.cluster.node: self.esl})
         self.rooms.start()
         self.esl.start()
         self.outbound.start()

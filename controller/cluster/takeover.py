@@ -22,6 +22,7 @@ mod_conference creates them and leave it when it destroys them.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -59,6 +60,9 @@ class Cluster:
         self._greenlet: gevent.Greenlet | None = None
         self._webhooks: Any = None
         self._recovery: Any = None
+        self._nodes: dict[str, Any] = {}
+        self._down_since: dict[str, float] = {}  # node -> when its connection was first seen down
+        self._released: set[str] = set()  # nodes whose rooms were released in this outage
         # Several nodes: Core-UUID -> node name (controller.esl.nodes.NodeSet.node_of_core).
         self.core_of: Callable[[str], str | None] | None = None
 
@@ -70,8 +74,11 @@ class Cluster:
         """Before the outbox is used: take this node id (ClusterError if impossible)."""
         self.shared.join()
 
-    def start(self, webhooks: Any, recovery: Any) -> None:
+    def start(self, webhooks: Any, recovery: Any, nodes: dict[str, Any] | None = None) -> None:
+        """``nodes``: node name -> its inbound client (``connected``), watched so that a
+        node down for a whole lease releases its rooms from the directory."""
         self._webhooks, self._recovery = webhooks, recovery
+        self._nodes = dict(nodes or {})
         self._greenlet = gevent.spawn(self._run)
 
     def stop(self) -> None:
@@ -100,6 +107,7 @@ class Cluster:
                               "the process stalled?); others may have sent some of its "
                               "callbacks too", self.shared.node_key)
                 self.take_over_dead()
+                self.release_dead_nodes()
             except redis.RedisError as exc:
                 log.error("cluster: Redis unreachable (%s); retrying in %.1f s", exc, interval)
 
@@ -119,6 +127,27 @@ class Cluster:
         if recovery is not None and recovery.esl.connected:
             recovery.reconcile()
         return dead
+
+    def release_dead_nodes(self, now: float | None = None) -> list[str]:
+        """A FreeSWITCH node unreachable for a whole lease took its rooms with it: they
+        leave the directory, so the next caller's node becomes the room's home. Every
+        controller does this; the release is idempotent. Returns the nodes released."""
+        now = time.monotonic() if now is None else now
+        released = []
+        for name, client in self._nodes.items():
+            if client.connected:
+                self._down_since.pop(name, None)
+                self._released.discard(name)
+                continue
+            since = self._down_since.setdefault(name, now)
+            if name in self._released or now - since < self.shared.settings.lease_seconds:
+                continue
+            count = self.directory.release_node(name)
+            self._released.add(name)
+            released.append(name)
+            log.error("cluster: FreeSWITCH node %s unreachable for %.0f s: its %d room(s) "
+                      "left the room directory", name, now - since, count)
+        return released
 
     # ------------------------------------------------------------ RoomCluster
     def once(self, key: str) -> bool:

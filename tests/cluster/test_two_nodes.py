@@ -108,3 +108,22 @@ def test_either_controller_controls_rooms_on_either_node(two_nodes, redis_url):
     recorder.wait_for("/hangup", CallUUID=on_node2.uuid)
     wait_until(lambda: not store.exists("cc:room:lobby", "cc:room:huddle"), timeout=10,
                what="both rooms leaving the directory")
+
+
+def test_a_node_gone_for_a_lease_releases_its_rooms(two_nodes, redis_url):
+    stack, node2, recorder, _, _, node1_name, _ = two_nodes
+    on_node1 = stack.phones.call("1000", caller_id="+15550001")
+    on_node2 = node2.phones.call("1000", caller_id="+15550002")
+    recorder.wait_for("/cb", ConferenceAction="enter", CallUUID=on_node1.uuid)
+    recorder.wait_for("/cb", ConferenceAction="enter", CallUUID=on_node2.uuid)
+    store = redis.Redis.from_url(redis_url)
+    wait_until(lambda: store.exists("cc:room:lobby", "cc:room:huddle") == 2, timeout=5,
+               what="both rooms in the directory")
+
+    node2.stop()  # node 2 and its room are gone; node 1 carries on
+    wait_until(lambda: store.get("cc:room:huddle") is None, timeout=15,
+               what="node 2's room leaving the directory")
+    assert store.get("cc:room:lobby") == node1_name.encode()
+    assert stack.sim.conference_state("lobby") is not None
+    on_node1.hangup()
+    recorder.wait_for("/hangup", CallUUID=on_node1.uuid)
