@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 
 # The channel variable play_and_get_digits leaves the digits in.
 DIGITS_VARIABLE = "cc_gather_digits"
+# The key that ended the read (switch_types.h:130; set at switch_ivr_play_say.c:2584 and
+# never cleared by FreeSWITCH, so unset before each gather).
+TERMINATOR_VARIABLE = "read_terminator_used"
 # Digits: never fewer than one (a try without any is a failed try, and is retried).
 MIN_DIGITS = 1
 
@@ -120,13 +123,16 @@ def run_gather(call: CallSession, verb: Gather) -> Document | None:
     # earlier one, say) are dropped: Plivo ignores digits beyond numDigits, and a queued
     # key would otherwise cut the prompt short and count as this gather's first key.
     flush = apps.flush_dtmf()
+    terminator = ""
     for attempt in range(max(1, verb.retries)):
-        first = [(flush.app, flush.arg, False, 1)] if attempt == 0 else []
+        first = [(flush.app, flush.arg, False, 1), (*_unset(TERMINATOR_VARIABLE), False, 1)] \
+            if attempt == 0 else []
         execution = call.session.start_many(first + [(app.app, app.arg, False, app.loops)])[-1]
         call.wait(execution)  # Interrupted when a live command stopped it
         # The variable is cleared at the start of each read and after a digits pattern
         # failed (switch_ivr_play_say.c:2545, 2686): set only for valid digits.
         digits = execution.wait(0).get(f"variable_{DIGITS_VARIABLE}", "")
+        terminator = execution.wait(0).get(f"variable_{TERMINATOR_VARIABLE}", "") or ""
         if digits or call.interrupt_pending():
             break
     if digits:
@@ -142,7 +148,8 @@ def run_gather(call: CallSession, verb: Gather) -> Document | None:
         return None
     if verb.action is None:
         return None
-    context = call.request_context(Purpose.ACTION, digits=digits, extra=dict(verb.action_extra))
+    context = call.request_context(Purpose.ACTION, digits=digits, terminator=terminator,
+                                   extra=dict(verb.action_extra))
     if call.session.hungup.is_set() or not verb.redirect:
         # Tell the application; its answer cannot (or must not) replace our document.
         payload = call.dialect.request_payload(context)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import gevent.lock
 
@@ -23,6 +23,15 @@ class MediaError(Exception):
     """A <Play> URL that cannot become something FreeSWITCH plays."""
 
 
+def shown_url(url: str) -> str:
+    """``url`` as messages and logs may show it: without its ``user:password@`` (BXML
+    PlayAudio credentials travel in the URL until the download sends them as a header)."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+
+
 def media_extension(url: str, content_type: str) -> str:
     suffix = os.path.splitext(urlsplit(url).path)[1].lower()
     if suffix in _EXTENSIONS:
@@ -31,7 +40,7 @@ def media_extension(url: str, content_type: str) -> str:
     if kind in _CONTENT_TYPES:
         return _CONTENT_TYPES[kind]
     raise MediaError(
-        f"{url}: unsupported media (Content-Type {kind or 'missing'}); "
+        f"{shown_url(url)}: unsupported media (Content-Type {kind or 'missing'}); "
         "use .wav or .mp3 (audio/wav, audio/mpeg)"
     )
 
@@ -60,7 +69,7 @@ class MediaCache:
             try:
                 body, content_type = self.webhooks.download(url, self.max_bytes)
             except WebhookError as exc:
-                raise MediaError(f"cannot download {url}: {exc.reason}") from None
+                raise MediaError(f"cannot download {shown_url(url)}: {exc.reason}") from None
             name = hashlib.sha256(url.encode()).hexdigest()[:32] + media_extension(
                 url, content_type
             )

@@ -54,6 +54,7 @@ class RequestContext:
     member: MemberFacts | None = None
     recording: RecordingFacts | None = None
     digits: str | None = None  # gathered digits (None: not a gather result)
+    terminator: str = ""  # the key that ended the gather ("": none, e.g. max digits reached)
     hangup_cause: str = ""
     error: str = ""
     extra: Mapping[str, str] = field(default_factory=dict)

@@ -70,6 +70,8 @@ def call_event(context: RequestContext, account_id: str, application_id: str,
     }
     if context.digits is not None:
         fields["digits"] = context.digits
+        if context.terminator:
+            fields["terminatingDigit"] = context.terminator
     if fields["eventType"] == "answer":
         fields["answerTime"] = stamp
     if context.purpose is Purpose.HANGUP:

@@ -51,6 +51,8 @@ class BandwidthApp:
         self.documents: dict[str, Any] = {}
         self.statuses: dict[str, int] = {}
         self.requests: list[dict[str, Any]] = []
+        # path -> (WAV bytes, the Authorization header it needs, "" for none)
+        self.audio: dict[str, tuple[bytes, str]] = {}
         self.app = Flask("bandwidth-app")
         self.app.add_url_rule("/<path:path>", "any", self._serve, methods=["GET", "POST"])
 
@@ -61,6 +63,11 @@ class BandwidthApp:
                               "body": body})
         if path in self.statuses:
             return FlaskResponse(status=self.statuses[path])
+        if path in self.audio:
+            data, wanted_auth = self.audio[path]
+            if wanted_auth and request.headers.get("Authorization") != wanted_auth:
+                return FlaskResponse(status=401)
+            return FlaskResponse(data, mimetype="audio/wav")
         document = self.documents.get(path)
         if document is None:
             return FlaskResponse(status=204)
