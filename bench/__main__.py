@@ -4,6 +4,7 @@
     python -m bench parse esl_throughput  # some (module names under bench/)
     python -m bench --face all join_overhead callback_latency   # per face (bench/faces.py)
     python -m bench --face cxml --quick join_overhead           # a short check, not figures
+    make bench BENCH_FACE=all                                   # every benchmark, every face
 
 Benchmarks measure; they assert nothing. Each module exposes ``run() -> dict``
 whose keys are figure names and values numbers or strings; a key ``target``
@@ -29,6 +30,7 @@ from bench.faces import DEFAULT_FACE, FACES  # noqa: E402
 
 ORDER = ["parse", "esl_throughput", "sim_events", "join_overhead", "callback_latency",
          "capacity"]
+FACE_ENV = "BENCH_FACE"  # --face's default, so that `make bench BENCH_FACE=all` works
 # Benchmarks that run once per face given with --face; their results are stored under
 # "<name>" for plivo (as before faces existed) and "<name>.<face>" for the others.
 PER_FACE = ("join_overhead", "callback_latency")
@@ -86,9 +88,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help=f"benchmarks to run (default: all): {', '.join(ORDER)}",
     )
     parser.add_argument(
-        "--face", choices=[*FACES, "all"], default=DEFAULT_FACE,
-        help=f"the face(s) {', '.join(PER_FACE)} run with (default {DEFAULT_FACE}: today's "
-             "figures; the others run once whatever the face)",
+        "--face", choices=[*FACES, "all"], default=os.environ.get(FACE_ENV) or DEFAULT_FACE,
+        help=f"the face(s) {', '.join(PER_FACE)} run with (default ${FACE_ENV}, else "
+             f"{DEFAULT_FACE}: today's figures; the others run once whatever the face); "
+             f"`make bench {FACE_ENV}=all` passes it through make",
     )
     parser.add_argument(
         "--quick", action="store_true",
@@ -96,6 +99,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
              "(the figures are not comparable)",
     )
     args = parser.parse_args(argv)
+    if args.face not in (*FACES, "all"):  # argparse checks given values, not defaults
+        parser.error(f"{FACE_ENV}={args.face!r}: not a face; known: {', '.join(FACES)}, all")
     unknown = [name for name in args.names if name not in ORDER]
     if unknown:
         parser.error(f"unknown benchmark(s) {', '.join(unknown)}; known: {', '.join(ORDER)}")

@@ -167,7 +167,8 @@ def create_app(face: str = DEFAULT_FACE, controller_url: str = "") -> Flask:
     @app.get("/stats")
     def stats() -> Any:
         return jsonify(answers=state["answers"], hangups=state["hangups"],
-                       callbacks=state["callbacks"], errors=state["errors"][-20:])
+                       callbacks=state["callbacks"], errors=state["errors"][-20:],
+                       error_count=len(state["errors"]))
 
     @app.post("/reset")
     def reset() -> Any:

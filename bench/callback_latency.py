@@ -232,7 +232,12 @@ def run(face: str = DEFAULT_FACE, quick: bool = False) -> dict:
             figures.update(drive(rig, phones, EVENTS_PER_S, DRIVE_SECONDS, "callback"))
         figures["clock_offset_us"] = rig.sim.core.clock.now_us() - int(time.time() * 1e6)
         figures["controller_log_errors"] = rig.controller.log_errors()
-        figures["app_errors"] = len(rig.app.stats()["errors"])
+        if figures["controller_log_errors"]:
+            figures["controller_log_error_messages"] = rig.controller.log_error_messages()
+        app_stats = rig.app.stats()
+        figures["app_errors"] = app_stats["error_count"]
+        if app_stats["errors"]:
+            figures["app_error_messages"] = app_stats["errors"][-5:]
     figures["target"] = {
         "callback_p50_ms": "<= 3 ms at 1,000 events/s",
         "callback_p99_ms": "<= 20 ms at 1,000 events/s",

@@ -69,6 +69,28 @@ class Child:
         except OSError:
             return 0
 
+    def log_error_messages(self, limit: int = 5, width: int = 160) -> list[str]:
+        """The first distinct ERROR messages of the child's JSON log (what the
+        ``log_errors`` count is made of), each cut to ``width`` characters."""
+        found: list[str] = []
+        try:
+            with open(self.log_path, errors="replace") as handle:
+                for line in handle:
+                    if '"level": "ERROR"' not in line:
+                        continue
+                    try:
+                        message = str(json.loads(line).get("msg", line))
+                    except ValueError:
+                        message = line
+                    message = message.strip()[:width]
+                    if message not in found:
+                        found.append(message)
+                    if len(found) >= limit:
+                        break
+        except OSError:
+            pass
+        return found
+
     def log_tail(self, lines: int = 15) -> str:
         try:
             text = self.log_path.read_text(errors="replace").splitlines()
@@ -160,6 +182,10 @@ class ControllerProcess(Child):
             "CC_API_TOKEN": API_TOKEN,
             "CC_RECORDINGS_DIRECTORY": str(workdir / "recordings"),
             "CC_MEDIA_DIRECTORY": str(workdir / "media"),
+            # The outbox and call journal of this run only: the default (./var/data) kept
+            # the last run's pending callbacks and FreeSWITCH's core UUID, so every run
+            # began by resending them and logging a FreeSWITCH restart.
+            "CC_DATA_DIRECTORY": str(workdir / "data"),
             "CC_LOG_LEVEL": "INFO",  # what production runs: its cost is part of the figures
             "BENCH_PROBE_FILE": str(self.probe_file),
         }

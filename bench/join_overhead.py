@@ -167,7 +167,12 @@ def run(face: str = DEFAULT_FACE, quick: bool = False) -> dict:
             figures.update(_phase(rig, rate, calls, direct=False, run=run_suffix))
             _overhead(figures, rate)
         figures["controller_log_errors"] = rig.controller.log_errors()
-        figures["app_errors"] = len(rig.app.stats()["errors"])
+        if figures["controller_log_errors"]:
+            figures["controller_log_error_messages"] = rig.controller.log_error_messages()
+        app_stats = rig.app.stats()
+        figures["app_errors"] = app_stats["error_count"]
+        if app_stats["errors"]:
+            figures["app_error_messages"] = app_stats["errors"][-5:]
     figures["freeswitch"] = "real (FS_ESL_HOST)" if real else "simulator, time_scale 1.0"
     figures["target"] = {
         "overhead_20_p50_ms": "<= 15 ms",
