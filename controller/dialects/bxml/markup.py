@@ -55,10 +55,10 @@ from controller.model import (
 from controller.xml import positions
 from controller.xml.errors import XmlError, XmlProblem
 from controller.xml.values import Invalid, parse_room, parse_text_url
+from controller.xml.verbs import MAX_PROBLEMS, PARSER
 
 DEFAULT_MAX_BYTES = 65_536  # Bandwidth: "The maximum size of a BXML document is 64 KB"
 DEFAULT_MAX_DEPTH = 32
-MAX_PROBLEMS = 100
 MAX_MEMBERS = 20  # Bandwidth: at most 20 calls in a conference
 MAX_CONFERENCE_SECONDS = 86_400  # Bandwidth: a conference lasts at most 24 hours
 # What a conference's creator hears about (Bandwidth's conference webhooks).
@@ -69,9 +69,6 @@ ROOM_EVENTS = frozenset({
 ROOM_CONTEXT = ("a conference's BXML (only PlayAudio, SpeakSentence, StartRecording, "
                 "StopRecording, PauseRecording and ResumeRecording)")
 
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
-                          dtd_validation=False, attribute_defaults=False, huge_tree=False,
-                          strip_cdata=True, recover=False)
 _LXML_POSITION = re.compile(r",? line \d+, column \d+$")
 
 
@@ -105,7 +102,7 @@ def _parse(body: bytes, source_url: str, max_bytes: int, max_depth: int,
     if doctype is not None:
         fail("DOCTYPE is not allowed (no DTDs or entities in BXML)", *doctype)
     try:
-        root = etree.fromstring(body, _PARSER)
+        root = etree.fromstring(body, PARSER)
     except etree.XMLSyntaxError as exc:
         line, column = exc.position if exc.position else (None, None)
         fail(f"not well-formed XML: {_LXML_POSITION.sub('', exc.msg or str(exc))}", line, column)

@@ -46,6 +46,7 @@ from typing import Any
 
 from controller.model import HttpMethod, RecordFormat
 from controller.xml.values import Bool, Choice, Int, Invalid, Url, choice_of
+from controller.xml.verbs import Issue
 
 MAX_TAG_CHARS = 256
 MAX_CREDENTIAL_CHARS = 1024
@@ -66,16 +67,6 @@ VOICES: dict[str, tuple[str, str]] = {
     "nadiya": ("ru", "female"), "anatoli": ("ru", "male"),
 }
 LOCALES = tuple(dict.fromkeys(locale for locale, _ in VOICES.values()))
-
-
-@dataclass(frozen=True)
-class Issue:
-    """A problem with one element, before it is given a position."""
-
-    message: str
-    attribute: str | None = None
-    value: str | None = None
-    allowed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -22,15 +22,13 @@ from lxml import etree
 
 from controller.dialects.cxml import schema
 from controller.dialects.cxml.join import conference_join
-from controller.dialects.plivo.markup import _PARSER, _locate
-from controller.dialects.plivo.schema import Issue, VerbSpec, check_verb
 from controller.model import Document, Play, Redirect, Verb
 from controller.xml import positions
 from controller.xml.errors import XmlError, XmlProblem, show_value
+from controller.xml.verbs import MAX_PROBLEMS, PARSER, Issue, VerbSpec, check_verb, locate
 
 DEFAULT_MAX_BYTES = 1_048_576
 DEFAULT_MAX_DEPTH = 32
-MAX_PROBLEMS = 100
 _COMMENT, _PI = etree.Comment, etree.PI
 _EMPTY = "empty body: expected a <Response> document"
 
@@ -84,7 +82,7 @@ def _parse(body: bytes, source_url: str, max_bytes: int, max_depth: int,
         raise XmlError([XmlProblem("DOCTYPE is not allowed (no DTDs or entities in cXML)",
                                    source_url, *doctype, element="!DOCTYPE")])
     try:
-        root = etree.fromstring(body, _PARSER)
+        root = etree.fromstring(body, PARSER)
     except etree.XMLSyntaxError as exc:
         line, column = exc.position if exc.position else (None, None)
         message = (exc.msg or str(exc)).split(", line ")[0]
@@ -100,7 +98,7 @@ def _parse(body: bytes, source_url: str, max_bytes: int, max_depth: int,
     walker = _Walker(verbs, source_url)
     result = walker.walk(root)
     if walker.pending:
-        raise XmlError(_locate(walker.pending, root, body, tree.docinfo.encoding, source_url))
+        raise XmlError(locate(walker.pending, root, body, tree.docinfo.encoding, source_url))
     return Document(tuple(result), source_url)
 
 

@@ -1,6 +1,6 @@
 """The cXML (SignalWire / Twilio) verbs: attribute names, value kinds, defaults, and the
-neutral verb each element becomes. Pure: ``check_verb`` (the shared machinery of the
-Plivo face) turns one element's raw strings into a model verb or a list of issues;
+neutral verb each element becomes. Pure: ``check_verb`` (the faces' shared machinery,
+``controller.xml.verbs``) turns one element's raw strings into a model verb or a list of issues;
 ``controller.dialects.cxml.markup`` walks the document and adds positions.
 
 Attributes the clouds define but this controller cannot honour are listed in
@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from controller.dialects.cxml import sids
-from controller.dialects.plivo.schema import Attr, Issue, VerbSpec, check_verb
 from controller.model import (
     NO_SOUND,
     EventKind,
@@ -33,6 +32,7 @@ from controller.model import (
     Webhook,
 )
 from controller.xml.values import Bool, Choice, Int, Invalid, Url, choice_of, parse_url
+from controller.xml.verbs import Attr, Issue, VerbSpec, check_verb
 
 __all__ = ["ANSWER_VERBS", "CONFERENCE", "DIAL", "GATHER_CHILDREN", "REFUSED", "SOUND_VERBS",
            "Issue", "VerbSpec", "check_verb"]

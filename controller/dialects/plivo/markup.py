@@ -153,25 +153,14 @@ from controller.dialects.plivo.schema import (
 from controller.model import Document, Verb
 from controller.xml import positions
 from controller.xml.errors import XmlError, XmlProblem, show_value
+from controller.xml.verbs import MAX_PROBLEMS, PARSER
+from controller.xml.verbs import local_name as _local_name
+from controller.xml.verbs import locate as _locate
 
 DEFAULT_MAX_BYTES = 1_048_576
 DEFAULT_MAX_DEPTH = 32
 LXML_MAX_DEPTH = 255  # libxml2 refuses depth 256 without XML_PARSE_HUGE
-MAX_PROBLEMS = 100  # listed per document; the walk stops soon after
 
-_PARSER = etree.XMLParser(
-    resolve_entities=False,
-    no_network=True,
-    load_dtd=False,
-    dtd_validation=False,
-    attribute_defaults=False,
-    huge_tree=False,
-    # Never collect_ids=False: lxml stores XML_SKIP_IDS in libxml2's loadsubset,
-    # and any non-zero loadsubset makes libxml2 load an external DTD from a local
-    # path (test_xml_hostile's FIFO test hangs with it).
-    strip_cdata=True,
-    recover=False,
-)
 _COMMENT, _PI = etree.Comment, etree.PI
 _LXML_POSITION = re.compile(r",? line \d+, column \d+$")
 _ANSWER_NAMES = ", ".join(sorted(ANSWER_VERBS))
@@ -228,7 +217,7 @@ def _parse(
         _refuse_doctype(body, source_url)
 
     try:
-        root = etree.fromstring(body, _PARSER)
+        root = etree.fromstring(body, PARSER)
     except etree.XMLSyntaxError as exc:
         raise XmlError([_syntax_problem(exc, body, source_url, max_depth)]) from None
 
@@ -466,62 +455,3 @@ class _Walker:
             return Issue(f"Plivo element {name} is not supported by this controller")
         allowed = "Play, Speak, Wait" if self.verbs is SOUND_VERBS else _ANSWER_NAMES
         return Issue(f"unknown element {name}; a Response may contain {allowed}")
-
-
-def _local_name(tag: Any) -> str:
-    if not isinstance(tag, str):
-        return "?"
-    return tag.rsplit("}", 1)[-1]
-
-
-def _locate(
-    pending: list[tuple[Any, Issue]],
-    root: Any,
-    body: bytes,
-    encoding: str | None,
-    source_url: str,
-) -> list[XmlProblem]:
-    """Turn pending issues into problems with line and column (error path only)."""
-    listed = pending[:MAX_PROBLEMS]
-    wanted = {element for element, _ in listed if element is not None}
-    # The n-th start tag in the text is the n-th element in document order.
-    order: dict[Any, int] = {}
-    for index, element in enumerate(root.iter(etree.Element)):
-        if element in wanted:
-            order[element] = index
-            if len(order) == len(wanted):
-                break
-    tags = positions.start_tags(
-        positions.decode(body, encoding), max(order.values(), default=-1) + 1
-    )
-    problems = []
-    for element, issue in listed:
-        line = column = name = None
-        if element is not None:
-            name = _local_name(element.tag)
-            line = element.sourceline  # where lxml saw the start tag end
-            index = order.get(element)
-            if index is not None and index < len(tags):
-                tag_name, tag_line, tag_column = tags[index]
-                # Trust the scanner only where it agrees with lxml; else no column.
-                if tag_name.rsplit(":", 1)[-1] == name and tag_line <= (line or tag_line):
-                    line, column = tag_line, tag_column
-        problems.append(
-            XmlProblem(
-                issue.message,
-                source_url,
-                line,
-                column,
-                element=name,
-                attribute=issue.attribute,
-                value=issue.value,
-                allowed=issue.allowed,
-            )
-        )
-    if len(pending) > MAX_PROBLEMS:
-        problems.append(
-            XmlProblem(
-                f"more problems not listed: stopped after {MAX_PROBLEMS}", source_url
-            )
-        )
-    return problems

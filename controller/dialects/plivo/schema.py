@@ -8,11 +8,10 @@ values and the reasons behind the strict readings is in `controller.xml.plivo`.
 
 from __future__ import annotations
 
-import difflib
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from controller.model import (
     NO_SOUND,
@@ -43,73 +42,15 @@ from controller.xml.values import (
     parse_speak_text,
     parse_text_url,
 )
+from controller.xml.verbs import Attr, Issue, Rules, VerbSpec, check_verb
 
 MAX_LOOP = 10_000
 MAX_SECONDS = 86_400
 
 
-class Kind(Protocol):
-    allowed: tuple[str, ...]
+__all__ = ["ANSWER_VERBS", "SOUND_VERBS", "Attr", "Issue", "VerbSpec", "check_verb"]
 
-    def parse(self, name: str, raw: str, base: str | None) -> Any: ...
-
-    def to_xml(self, value: Any) -> str: ...
-
-
-@dataclass(frozen=True)
-class Attr:
-    """One attribute: its XML name, builder keyword, value kind and Plivo default."""
-
-    xml: str
-    kwarg: str
-    kind: Kind
-    default: Any = None
-
-
-@dataclass(frozen=True)
-class Issue:
-    """A problem with one element, before it is given a position."""
-
-    message: str
-    attribute: str | None = None
-    value: str | None = None
-    allowed: tuple[str, ...] = ()
-
-
-# (raw attributes present, parsed values with defaults, names that failed) -> issues
-Rules = Callable[[Mapping[str, str], Mapping[str, Any], "set[str]"], list[Issue]]
-# (parsed values incl. defaults, parsed text) -> model verb
-Assemble = Callable[[Mapping[str, Any], Any], Verb]
-# (element text, base URL) -> parsed text value; raises Invalid
-TextParser = Callable[[str, "str | None"], Any]
-
-
-def _no_rules(raw: Mapping[str, str], values: Mapping[str, Any], failed: set[str]) -> list[Issue]:
-    return []
-
-
-@dataclass(frozen=True)
-class VerbSpec:
-    tag: str
-    attrs: tuple[Attr, ...]
-    assemble: Assemble
-    text: TextParser | None = None  # None: the element takes no text
-    rules: Rules = _no_rules
-    unsupported: tuple[str, ...] = ()  # Plivo attributes this controller does not do
-    # Elements it may contain (GetDigits: its prompts); the assembled children are passed
-    # to ``assemble`` in place of the text, which such an element does not take.
-    nested: tuple[str, ...] = ()
-    defaults: dict[str, Any] = field(init=False, repr=False, compare=False)
-    parsers: dict[str, Callable[[str, str, str | None], Any]] = field(
-        init=False, repr=False, compare=False
-    )
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "defaults", {a.xml: a.default for a in self.attrs})
-        # Bound parse functions looked up once: this loop is the parser's hot path.
-        object.__setattr__(self, "parsers", {a.xml: a.kind.parse for a in self.attrs})
-
-
+_PLIVO_UNSUPPORTED = "{name} is a Plivo attribute this controller does not support"
 METHOD = choice_of(HttpMethod)
 URL = Url()
 BOOL = Bool()
@@ -199,6 +140,7 @@ CONFERENCE = VerbSpec(
     text=lambda text, base: parse_room(text),
     rules=_conference_rules,
     unsupported=("sendDigits", "recordWhenAlone"),
+    unsupported_message=_PLIVO_UNSUPPORTED,
 )
 
 # --- Speak ------------------------------------------------------------------
@@ -506,7 +448,9 @@ GET_DIGITS = VerbSpec(
     assemble=_get_digits,
     rules=_action_required("GetDigits"),
     unsupported=("async",),
+    unsupported_message=_PLIVO_UNSUPPORTED,
     nested=PROMPT_TAGS,
+    nested_rules=_prompt_count_issues,
 )
 
 GET_INPUT = VerbSpec(
@@ -538,6 +482,7 @@ GET_INPUT = VerbSpec(
     assemble=_get_input,
     rules=_get_input_rules,
     nested=PROMPT_TAGS,
+    nested_rules=_prompt_count_issues,
 )
 
 ANSWER_VERBS: dict[str, VerbSpec] = {
@@ -557,69 +502,3 @@ PLIVO_UNSUPPORTED_VERBS = frozenset(
         "Stream",
     }
 )
-
-
-def _unknown_attribute(spec: VerbSpec, name: str, raw: str) -> Issue:
-    names = [a.xml for a in spec.attrs]
-    if name in spec.unsupported:
-        message = f"{name} is a Plivo attribute this controller does not support"
-    else:
-        close = difflib.get_close_matches(name, names, n=1, cutoff=0.75) or [
-            n for n in names if n.lower() == name.lower()
-        ]
-        if close:
-            message = f"unknown attribute {name} (did you mean {close[0]}?)"
-        else:
-            takes = ", ".join(names) if names else "no attributes"
-            message = f"unknown attribute {name}; {spec.tag} takes {takes}"
-    return Issue(message, name, raw, tuple(names))
-
-
-def check_verb(
-    spec: VerbSpec,
-    raw: Mapping[str, str],
-    text: str | None,
-    base: str | None,
-    children: tuple[Verb, ...] = (),
-) -> tuple[Verb | None, list[Issue]]:
-    """Validate one element's attributes and text; the verb, or every issue found.
-
-    `base` is the document URL relative URLs resolve against (None: keep them).
-    `children`: the verbs nested in an element that takes some (``spec.nested``),
-    already checked one by one.
-    """
-    values = dict(spec.defaults)  # a value that fails to parse keeps its default
-    issues: list[Issue] = []
-    failed: set[str] = set()
-    parsers = spec.parsers
-    for name, value in raw.items():
-        parse = parsers.get(name)
-        if parse is None:
-            issues.append(_unknown_attribute(spec, name, value))
-            failed.add(name)
-            continue
-        try:
-            values[name] = parse(name, value, base)
-        except Invalid as exc:
-            issues.append(Issue(exc.message, name, value, exc.allowed))
-            failed.add(name)
-
-    body = None
-    if spec.text is None:
-        if text and not text.isspace():
-            issues.append(Issue(f"{spec.tag} takes no text", None, text.strip()))
-    else:
-        try:
-            body = spec.text(text or "", base)
-        except Invalid as exc:
-            issues.append(Issue(exc.message, None, (text or "").strip() or None, exc.allowed))
-
-    # Rules run on whatever did parse, so one pass reports every problem.
-    if spec.rules is not _no_rules:
-        issues.extend(spec.rules(raw, values, failed))
-    if spec.nested:
-        issues.extend(_prompt_count_issues(children, spec.tag))
-        body = children
-    if issues:
-        return None, issues
-    return spec.assemble(values, body), []
