@@ -28,8 +28,8 @@ from typing import Any
 
 from lxml import etree
 
+from controller.dialects.cxml.progress import CALL_EVENTS
 from controller.dialects.cxml.schema import CONFERENCE, METHOD, URL, Words, room_name
-from controller.dialer import Outcome
 from controller.model import HttpMethod, Webhook
 from controller.xml.values import Int, Invalid
 
@@ -55,7 +55,6 @@ CONFERENCE_PARAMS = {
 }
 # Twilio's ConferenceRecord also takes true/false.
 _RECORD_WORDS = {"true": "record-from-start", "false": "do-not-record"}
-CALL_EVENTS = ("initiated", "answered", "completed")
 OWN_PARAMS = ("From", "To", "CallerId", "CallerDisplayName", "Timeout", "TimeLimit",
               "Coaching", "StatusCallback", "StatusCallbackMethod", "StatusCallbackEvent",
               "EarlyMedia")
@@ -79,7 +78,7 @@ REFUSED = {
 }
 
 
-class ParticipantError(ValueError):
+class ParameterError(ValueError):
     def __init__(self, name: str, message: str):
         super().__init__(f"{name}: {message}")
         self.name = name
@@ -106,18 +105,18 @@ def _bool(params: Mapping[str, str], name: str) -> bool | None:
     if raw is None:
         return None
     if raw.lower() not in ("true", "false"):
-        raise ParticipantError(name, f"must be true or false, not {raw[:40]!r}")
+        raise ParameterError(name, f"must be true or false, not {raw[:40]!r}")
     return raw.lower() == "true"
 
 
-def _int(params: Mapping[str, str], name: str, low: int, high: int, default: int) -> int:
+def int_param(params: Mapping[str, str], name: str, low: int, high: int, default: int) -> int:
     raw = params.get(name)
     if raw is None:
         return default
     try:
         return Int(low, high).parse(name, raw, None)
     except Invalid as exc:
-        raise ParticipantError(name, exc.message) from None
+        raise ParameterError(name, exc.message) from None
 
 
 def _attr_kind(attribute: str) -> Any:
@@ -128,20 +127,20 @@ def participant_dial(params: Mapping[str, str], room: str) -> ParticipantDial:
     """The form of a Participants create (lists already joined with spaces) -> the dial."""
     for name in params:
         if name in REFUSED:
-            raise ParticipantError(name, REFUSED[name])
+            raise ParameterError(name, REFUSED[name])
         if name not in ACCEPTED:
-            raise ParticipantError(name, "is not a parameter of Participants create here; it "
+            raise ParameterError(name, "is not a parameter of Participants create here; it "
                                          "takes " + ", ".join(ACCEPTED))
     for name in ("From", "To"):
         if not params.get(name, "").strip():
-            raise ParticipantError(name, "is required")
+            raise ParameterError(name, "is required")
     if _bool(params, "EarlyMedia"):
-        raise ParticipantError("EarlyMedia", "a dialled leg joins its conference once "
+        raise ParameterError("EarlyMedia", "a dialled leg joins its conference once "
                                              "answered; its early media is not passed on")
     try:
         room = room_name(room)
     except Invalid as exc:
-        raise ParticipantError("FriendlyName", exc.message) from None
+        raise ParameterError("FriendlyName", exc.message) from None
 
     attributes: dict[str, str] = {}
     for name, attribute in CONFERENCE_PARAMS.items():
@@ -153,46 +152,23 @@ def participant_dial(params: Mapping[str, str], room: str) -> ParticipantDial:
         try:
             _attr_kind(attribute).parse(name, raw, None)
         except Invalid as exc:
-            raise ParticipantError(name, exc.message) from None
+            raise ParameterError(name, exc.message) from None
         attributes[attribute] = raw
     coaching = _bool(params, "Coaching")
     if coaching and "coach" not in attributes:
-        raise ParticipantError("CallSidToCoach", "Coaching=true needs the CallSid of the "
+        raise ParameterError("CallSidToCoach", "Coaching=true needs the CallSid of the "
                                                  "participant to coach")
     if not coaching and "coach" in attributes:
-        raise ParticipantError("CallSidToCoach", "needs Coaching=true")
+        raise ParameterError("CallSidToCoach", "needs Coaching=true")
 
-    status_events = frozenset({"completed"})
-    if "StatusCallbackEvent" in params:
-        words = [w for w in params["StatusCallbackEvent"].replace(",", " ").split() if w]
-        if "ringing" in words:
-            raise ParticipantError("StatusCallbackEvent", "ringing cannot be reported: the "
-                                   "controller learns only whether the call was answered")
-        try:
-            Words({w: w for w in CALL_EVENTS}).parse("StatusCallbackEvent", " ".join(words),
-                                                     None)
-        except Invalid as exc:
-            raise ParticipantError("StatusCallbackEvent", exc.message) from None
-        status_events = frozenset(words)
-    status_hook = None
-    if params.get("StatusCallback"):
-        try:
-            url = URL.parse("StatusCallback", params["StatusCallback"], None)
-            method = METHOD.parse("StatusCallbackMethod",
-                                  params.get("StatusCallbackMethod", "POST"), None)
-        except Invalid as exc:
-            raise ParticipantError("StatusCallback" if "Method" not in exc.message
-                                   else "StatusCallbackMethod", exc.message) from None
-        if not url.lower().startswith(("http://", "https://")):
-            raise ParticipantError("StatusCallback", "must be an absolute http(s) URL")
-        status_hook = Webhook(url, HttpMethod(method))
+    status_hook, status_events = status_callback(params)
     return ParticipantDial(
         to=params["To"].strip(),
         from_number=(params.get("CallerId") or params["From"]).strip(),
         from_name=params.get("CallerDisplayName", "").strip(),
         document=conference_document(room, attributes),
-        ring_seconds=_int(params, "Timeout", 5, 600, DEFAULT_RING_SECONDS),
-        time_limit=_int(params, "TimeLimit", 1, MAX_TIME_LIMIT, 0),
+        ring_seconds=int_param(params, "Timeout", 5, 600, DEFAULT_RING_SECONDS),
+        time_limit=int_param(params, "TimeLimit", 1, MAX_TIME_LIMIT, 0),
         status_hook=status_hook, status_events=status_events,
         label=attributes.get("participantLabel", ""),
     )
@@ -207,6 +183,33 @@ def conference_document(room: str, attributes: Mapping[str, str]) -> str:
     return etree.tostring(response, encoding="unicode")
 
 
-# The participant call's CallStatus for a dial that was not answered (Twilio's words).
-UNANSWERED_STATUS = {Outcome.BUSY: "busy", Outcome.NO_ANSWER: "no-answer",
-                     Outcome.FAILED: "failed", Outcome.CANCELLED: "canceled"}
+def status_callback(params: Mapping[str, str]) -> tuple[Webhook | None, frozenset[str]]:
+    """StatusCallback, StatusCallbackMethod, StatusCallbackEvent (default: completed)."""
+    status_events = frozenset({"completed"})
+    if "StatusCallbackEvent" in params:
+        words = [w for w in params["StatusCallbackEvent"].replace(",", " ").split() if w]
+        if "ringing" in words:
+            raise ParameterError("StatusCallbackEvent", "ringing cannot be reported: the "
+                                   "controller learns only whether the call was answered")
+        try:
+            Words({w: w for w in CALL_EVENTS}).parse("StatusCallbackEvent", " ".join(words),
+                                                     None)
+        except Invalid as exc:
+            raise ParameterError("StatusCallbackEvent", exc.message) from None
+        status_events = frozenset(words)
+    status_hook = None
+    if params.get("StatusCallback"):
+        url = parsed(URL, "StatusCallback", params["StatusCallback"])
+        method = parsed(METHOD, "StatusCallbackMethod", params.get("StatusCallbackMethod",
+                                                                     "POST"))
+        if not url.lower().startswith(("http://", "https://")):
+            raise ParameterError("StatusCallback", "must be an absolute http(s) URL")
+        status_hook = Webhook(url, HttpMethod(method))
+    return status_hook, status_events
+
+
+def parsed(kind: Any, name: str, raw: str) -> Any:
+    try:
+        return kind.parse(name, raw, None)
+    except Invalid as exc:
+        raise ParameterError(name, exc.message) from None

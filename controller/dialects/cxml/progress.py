@@ -1,4 +1,5 @@
-"""The call-progress StatusCallbacks of a participant dialled by Participants create:
+"""The call-progress StatusCallbacks of a call dialled by Participants create or Calls
+create:
 ``initiated`` when the dial starts, ``answered`` (CallStatus in-progress) when the leg
 answers, and ``completed`` with CallStatus busy / no-answer / failed / canceled for a
 leg that never answered. The ``completed`` of an answered leg is its end, reported by
@@ -14,15 +15,24 @@ from typing import Any
 from controller.conference.events import CallFacts, CallStatus
 from controller.dialects.base import Payload
 from controller.dialects.cxml import params, sids
-from controller.dialects.cxml.participants import UNANSWERED_STATUS, ParticipantDial
 from controller.dialer import DialedLeg, DialOutcome, Outcome
+from controller.model import Webhook
+
+# The call's CallStatus for a dial that was not answered (Twilio's words).
+UNANSWERED_STATUS = {Outcome.BUSY: "busy", Outcome.NO_ANSWER: "no-answer",
+                     Outcome.FAILED: "failed", Outcome.CANCELLED: "canceled"}
+# The events a StatusCallbackEvent may ask for: Twilio's, but for ringing (the controller
+# learns only whether the call was answered).
+CALL_EVENTS = ("initiated", "answered", "completed")
 
 
-class ParticipantProgress:
-    def __init__(self, service: Any, dialect: Any, wanted: ParticipantDial):
+class CallProgress:
+    def __init__(self, service: Any, dialect: Any, hook: Webhook | None,
+                 events: frozenset[str]):
         self.service = service
         self.dialect = dialect
-        self.wanted = wanted
+        self.hook = hook
+        self.events = events
         self.sequence = itertools.count()
 
     def initiated(self, leg: DialedLeg) -> None:
@@ -37,8 +47,8 @@ class ParticipantProgress:
                        outcome.cause)
 
     def _send(self, leg: DialedLeg, event: str, status: str, cause: str = "") -> None:
-        hook = self.wanted.status_hook
-        if hook is None or event not in self.wanted.status_events:
+        hook = self.hook
+        if hook is None or event not in self.events:
             return
         facts = CallFacts(uuid=leg.uuid, caller_number=leg.from_number,
                           caller_name=leg.from_name, destination=leg.to,

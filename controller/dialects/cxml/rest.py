@@ -11,7 +11,8 @@ Conferences   GET list (FriendlyName, Status), GET one, POST Status=completed / 
 Participants  POST create (dial To into the room, by ConferenceSid or FriendlyName),
               GET list, GET one (CallSid or label), POST Muted / Hold / HoldUrl /
               AnnounceUrl / Coaching + CallSidToCoach, DELETE (leaves; Dial action follows)
-Calls         POST Url(+Method) / Twiml / Status=completed|canceled on a live call
+Calls         POST create (dial To; the answered call fetches Url or runs Twiml);
+              POST Url(+Method) / Twiml / Status=completed|canceled on a live call
 Recordings    GET a conference's live recordings; GET one recording's metadata or media
 """
 
@@ -33,9 +34,9 @@ from werkzeug.exceptions import HTTPException
 from controller.calls import HangupCall, RedirectCall
 from controller.conference.events import END_BY_API
 from controller.conference.rooms import RoomError
-from controller.dialects.cxml import markup, participants, sids
+from controller.dialects.cxml import markup, outbound, participants, sids
 from controller.dialects.cxml.params import API_VERSION, rfc2822
-from controller.dialects.cxml.progress import ParticipantProgress
+from controller.dialects.cxml.progress import CallProgress
 from controller.dialer import DialError, DialRequest, DialUnavailable
 from controller.esl import EslError, EslNotConnected, EslTimeout
 from controller.freeswitch import conference as fsconf
@@ -343,10 +344,10 @@ def create_blueprint(service: Any, dialect: Any) -> Blueprint:
             conf = found[0] if found else None
         try:
             wanted = participants.participant_dial(params, room)
-        except participants.ParticipantError as exc:
+        except participants.ParameterError as exc:
             raise invalid(exc.name, exc.message) from None
         call_uuid = str(uuidlib.uuid4())
-        progress = ParticipantProgress(service, dialect, wanted)
+        progress = CallProgress(service, dialect, wanted.status_hook, wanted.status_events)
         dial = DialRequest(
             to=wanted.to, from_number=wanted.from_number, from_name=wanted.from_name,
             dialect=dialect.name, document=wanted.document,
@@ -475,6 +476,38 @@ def create_blueprint(service: Any, dialect: Any) -> Blueprint:
                                       "controller does not convert recordings)")
 
     # ------------------------------------------------------------ calls
+    @blueprint.post("/Calls.json")
+    @guarded
+    def create_call() -> Any:
+        params = {k: " ".join(request.form.getlist(k)) for k in request.form}
+        app = service.settings.app
+        try:
+            wanted = outbound.calls_create(params, app.xml_max_bytes, app.xml_max_depth)
+        except participants.ParameterError as exc:
+            raise invalid(exc.name, exc.message) from None
+        call_uuid = str(uuidlib.uuid4())
+        progress = CallProgress(service, dialect, wanted.status_hook, wanted.status_events)
+        dial = DialRequest(
+            to=wanted.to, from_number=wanted.from_number, dialect=dialect.name,
+            answer=wanted.answer, document=wanted.document,
+            hangup=wanted.status_hook if "completed" in wanted.status_events else None,
+            timeout_secs=wanted.ring_seconds, time_limit_secs=wanted.time_limit,
+            call_uuid=call_uuid, on_outcome=progress.outcome)
+        try:
+            leg, _ = service.dialer.prepare(dial)  # refused here: nothing dialled, no callback
+            progress.initiated(leg)
+            service.dialer.dial(dial)
+        except DialError as exc:
+            raise invalid(_DIAL_NAMES.get(exc.field, exc.field), exc.message) from None
+        except DialUnavailable as exc:
+            raise TwilioError(503, 20503, str(exc)) from None
+        sid = sids.call_sid(call_uuid)
+        response = jsonify(outbound.call_resource(
+            sid, dialect.account.sid, wanted, rfc2822(int(time.time() * 1e6)),
+            rest.uri("Calls", f"{sid}.json")))
+        response.status_code = 201
+        return response
+
     @blueprint.get("/Calls/<call_sid>.json")
     @guarded
     def get_call(call_sid: str) -> Any:
