@@ -141,7 +141,8 @@ class ControllerService:
         self.recovery.start()
         if self.cluster is not None:
             self.cluster.start(self.webhooks, self.recovery,
-                               getattr(self.esl, "clients", None) or {self.cluster.node: self.esl})
+                               getattr(self.esl, "clients", None) or {self.cluster.node: self.esl},
+                               self.esl)
         self.rooms.start()
         self.esl.start()
         self.outbound.start()

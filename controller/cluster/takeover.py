@@ -61,6 +61,7 @@ class Cluster:
         self._webhooks: Any = None
         self._recovery: Any = None
         self._nodes: dict[str, Any] = {}
+        self._esl: Any = None  # the service's Event Socket (a NodeSet with several nodes)
         self._down_since: dict[str, float] = {}  # node -> when its connection was first seen down
         self._released: set[str] = set()  # nodes whose rooms were released in this outage
         # Several nodes: Core-UUID -> node name (controller.esl.nodes.NodeSet.node_of_core).
@@ -74,11 +75,13 @@ class Cluster:
         """Before the outbox is used: take this node id (ClusterError if impossible)."""
         self.shared.join()
 
-    def start(self, webhooks: Any, recovery: Any, nodes: dict[str, Any] | None = None) -> None:
+    def start(self, webhooks: Any, recovery: Any, nodes: dict[str, Any] | None = None,
+              esl: Any = None) -> None:
         """``nodes``: node name -> its inbound client (``connected``), watched so that a
         node down for a whole lease releases its rooms from the directory."""
         self._webhooks, self._recovery = webhooks, recovery
         self._nodes = dict(nodes or {})
+        self._esl = esl
         self._greenlet = gevent.spawn(self._run)
 
     def stop(self) -> None:
@@ -147,7 +150,35 @@ class Cluster:
             released.append(name)
             log.error("cluster: FreeSWITCH node %s unreachable for %.0f s: its %d room(s) "
                       "left the room directory", name, now - since, count)
+            self.report_calls_on(name)
         return released
+
+    def report_calls_on(self, node: str) -> int:
+        """A dead node took its calls with it: report the end of this controller's calls
+        that were on it (exit, action, hangup, marked recovered; cause SYSTEM_SHUTDOWN as
+        for a FreeSWITCH that restarted). Only with several nodes: a controller's single
+        FreeSWITCH coming back is the recovery's own case. A call is known to be on the
+        node from its events (``NodeSet.node_of_channel``); one never seen in an event
+        (not in a room yet) waits for the node to come back."""
+        node_of_channel = getattr(self._esl, "node_of_channel", None)
+        recovery = self._recovery
+        if node_of_channel is None or recovery is None:
+            return 0
+        from controller.recovery import CAUSE_FREESWITCH_RESTARTED
+
+        reported = 0
+        for entry in self.journal.entries():
+            if node_of_channel(entry.uuid) != node:
+                continue
+            if recovery.engine.calls.get(entry.uuid) is not None:
+                continue  # its session still runs (it will see its socket end)
+            recovery.watched.pop(entry.uuid, None)
+            recovery.report_end(entry, CAUSE_FREESWITCH_RESTARTED)
+            reported += 1
+        if reported:
+            log.error("cluster: reported the end of %d call(s) lost with node %s", reported,
+                      node)
+        return reported
 
     # ------------------------------------------------------------ RoomCluster
     def once(self, key: str) -> bool:

@@ -95,6 +95,10 @@ class NodeSet:
     def node_of_core(self, core_uuid: str) -> str | None:
         return self._core_node.get(core_uuid)
 
+    def node_of_channel(self, uuid: str) -> str | None:
+        """The node a channel was last seen on in an event (None: never seen)."""
+        return self._channel_node.get(uuid)
+
     # ------------------------------------------------------------ events
     def subscribe(self, name: str, events: Iterable[str]) -> EventQueue:
         keys = frozenset(events)

@@ -4,16 +4,26 @@ calls to its own controller, and either controller's REST API controls a room on
 node: commands for a room go to its home node (the room directory), the room listing
 joins every node's rooms.
 
+A node that dies (SIGKILLed) releases its rooms from the directory and its calls'
+callbacks are still sent, while the other node carries on.
+
 Not covered because not built: a caller on node 2 dialling a room homed on node 1 is
 not moved there (the README's cluster section says so)."""
 
 from __future__ import annotations
 
+import gevent
 import pytest
 import redis
 import requests
 from appkit import wait_until
-from processes import HeaderRecorder, controller_process, controller_ready, kill
+from processes import (
+    HeaderRecorder,
+    controller_process,
+    controller_ready,
+    kill,
+    simulator_process,
+)
 from stack import API_TOKEN, Stack, free_port
 
 from controller.sim import SimConfig, Simulator
@@ -110,20 +120,67 @@ def test_either_controller_controls_rooms_on_either_node(two_nodes, redis_url):
                what="both rooms leaving the directory")
 
 
-def test_a_node_gone_for_a_lease_releases_its_rooms(two_nodes, redis_url):
-    stack, node2, recorder, _, _, node1_name, _ = two_nodes
-    on_node1 = stack.phones.call("1000", caller_id="+15550001")
-    on_node2 = node2.phones.call("1000", caller_id="+15550002")
-    recorder.wait_for("/cb", ConferenceAction="enter", CallUUID=on_node1.uuid)
-    recorder.wait_for("/cb", ConferenceAction="enter", CallUUID=on_node2.uuid)
-    store = redis.Redis.from_url(redis_url)
-    wait_until(lambda: store.exists("cc:room:lobby", "cc:room:huddle") == 2, timeout=5,
-               what="both rooms in the directory")
 
-    node2.stop()  # node 2 and its room are gone; node 1 carries on
-    wait_until(lambda: store.get("cc:room:huddle") is None, timeout=15,
-               what="node 2's room leaving the directory")
-    assert store.get("cc:room:lobby") == node1_name.encode()
-    assert stack.sim.conference_state("lobby") is not None
-    on_node1.hangup()
-    recorder.wait_for("/hangup", CallUUID=on_node1.uuid)
+def test_a_node_killed_releases_its_rooms_and_its_calls_get_their_callbacks(
+        tmp_path, redis_url):
+    """Node 2 is a simulator process SIGKILLed mid-conference (its sockets just end, no
+    hangup events: capture 07f). Its room leaves the directory, its member's exit and
+    hangup callbacks are sent (marked recovered, SYSTEM_SHUTDOWN), node 1 carries on."""
+    recorder = HeaderRecorder()
+    recorder.documents["/answer"] = _answer
+    with Stack(tmp_path, app=recorder.app, start_controller=False) as stack:
+        esl2, outbound2, control2 = free_port(), free_port(), free_port()
+        node2 = simulator_process(esl2, outbound2, control2, tmp_path / "recordings",
+                                  tmp_path / "node2.log")
+        node1_name, node2_name = f"127.0.0.1:{stack.esl_port}", f"127.0.0.1:{esl2}"
+        base = stack.settings_overrides()
+        b_http = free_port()
+
+        def settings(node_id: str, nodes: str) -> dict:
+            return {**base, "cluster": {"redis_url": redis_url, "node_id": node_id,
+                                        "lease_seconds": "2"},
+                    "freeswitch": {**base["freeswitch"], "nodes": nodes},
+                    "data": {"directory": str(tmp_path / f"data-{node_id}")}}
+
+        a = settings("ctl-a", f"{node1_name}:ClueCon,{node2_name}:ClueCon")
+        b = settings("ctl-b", f"{node2_name}:ClueCon,{node1_name}:ClueCon")
+        b["http"] = {**base["http"], "listen_port": str(b_http),
+                     "public_base_url": f"http://127.0.0.1:{b_http}"}
+        b["outbound"] = {**base["outbound"], "listen_port": str(outbound2)}
+        processes = [node2, controller_process(a, tmp_path / "a.log"),
+                     controller_process(b, tmp_path / "b.log")]
+        try:
+            for port in (stack.http_port, b_http):
+                wait_until(lambda port=port: controller_ready(port), timeout=30,
+                           what=f"the controller on HTTP port {port}")
+            on_node1 = stack.phones.call("1000", caller_id="+15550001")
+            placed = requests.post(f"http://127.0.0.1:{control2}/calls",
+                                   json={"number": "1000", "caller_id": "+15550002"},
+                                   timeout=30)
+            assert placed.status_code == 201, placed.text
+            on_node2 = placed.json()["uuid"]
+            recorder.wait_for("/cb", ConferenceAction="enter", CallUUID=on_node1.uuid)
+            recorder.wait_for("/cb", ConferenceAction="enter", CallUUID=on_node2)
+            store = redis.Redis.from_url(redis_url)
+            wait_until(lambda: store.exists("cc:room:lobby", "cc:room:huddle") == 2,
+                       timeout=5, what="both rooms in the directory")
+
+            kill(node2)
+            wait_until(lambda: store.get("cc:room:huddle") is None, timeout=15,
+                       what="node 2's room leaving the directory")
+            assert store.get("cc:room:lobby") == node1_name.encode()
+            exits = recorder.wait_for("/cb", ConferenceAction="exit", CallUUID=on_node2)
+            hangups = recorder.wait_for("/hangup", CallUUID=on_node2)
+            assert [r["recovered_header"] for r in (*exits, *hangups)] == ["true", "true"]
+            assert hangups[0]["HangupCause"] == "SYSTEM_SHUTDOWN"
+            assert stack.sim.conference_state("lobby") is not None
+            assert recorder.at("/cb", ConferenceAction="exit", CallUUID=on_node1.uuid) == []
+            on_node1.hangup()
+            recorder.wait_for("/hangup", CallUUID=on_node1.uuid)
+            gevent.sleep(0.5)  # anything sent twice would arrive now
+            assert len(recorder.at("/hangup", CallUUID=on_node2)) == 1
+            assert len(recorder.at("/cb", ConferenceAction="exit", CallUUID=on_node2)) == 1
+        finally:
+            stack.phones.close()
+            for process in processes:
+                kill(process)
