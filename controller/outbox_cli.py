@@ -68,6 +68,11 @@ def _open(args: argparse.Namespace) -> tuple[Any, Any]:
         settings = load_settings(args.config)
     except ConfigError as exc:
         raise _UsageError(f"configuration error: {exc}") from None
+    if settings.cluster.redis_url:  # a cluster's outbox is in Redis (controller/cluster/)
+        from controller.cluster.outbox import RedisOutbox
+        from controller.cluster.shared import Shared
+
+        return settings, RedisOutbox(Shared(settings.cluster, "outbox-cli"), inspect=True)
     directory = os.path.abspath(settings.data.directory)
     if not os.path.isfile(os.path.join(directory, OUTBOX_FILE)):
         raise _UsageError(f"no outbox in {directory} (data.directory, CC_DATA_DIRECTORY): "

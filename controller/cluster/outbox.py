@@ -95,8 +95,11 @@ return taken
 class RedisOutbox(OutboxStore):
     """``OutboxStore`` on the cluster's Redis, owned per controller node."""
 
-    def __init__(self, shared: Shared):
+    def __init__(self, shared: Shared, *, inspect: bool = False):
+        """``inspect``: for ``conference-controller outbox`` (no controller of its own):
+        ``load("pending")`` lists every controller's pending deliveries, taking none."""
         self.shared = shared
+        self.inspect = inspect
         self._next = shared.key("outbox", "next")
         self._owned = shared.key("outbox", "owned", shared.node_id)
         self._failed = shared.key("outbox", "failed")
@@ -138,6 +141,7 @@ class RedisOutbox(OutboxStore):
         try:
             pipe = self.shared.redis.pipeline(transaction=True)
             pipe.zrem(self._owned, delivery.id)
+            pipe.zrem(self._failed, delivery.id)  # a failed one delivered by `outbox retry`
             pipe.delete(self._data(delivery.id))
             pipe.execute()
         except redis.RedisError as exc:  # one duplicate after a takeover, never a loss
@@ -193,6 +197,11 @@ class RedisOutbox(OutboxStore):
         previous run's, later what ``claim_orphans`` took from dead nodes), now counted
         as being sent. ``failed``: the cluster's failed deliveries."""
         wanted = set(ids) if ids is not None else None
+        if state == PENDING and self.inspect:
+            nodes = sorted(n.decode() for n in self.shared.redis.smembers(self.shared.key("nodes")))
+            every = sorted({int(i) for node in nodes for i in self.shared.redis.zrange(
+                self.shared.key("outbox", "owned", node), 0, -1)})
+            return self._read([i for i in every if wanted is None or i in wanted])
         if state == PENDING:
             owned = [int(i) for i in self.shared.redis.zrange(self._owned, 0, -1)]
             handed = None if self._first_load else self._claimed

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import gevent
 import pytest
@@ -211,3 +215,53 @@ def test_a_delivery_being_added_is_never_handed_out_as_left_over(redis_url):
     assert outbox.claim_orphans(["ctl-dead"]) == 1
     assert [d.url for d in outbox.load(PENDING)] == ["http://app.test/cb/2"]
     assert outbox.load(PENDING) == []
+
+
+def _outbox_command(redis_url: str, *args: str) -> subprocess.CompletedProcess:
+    env = {"PATH": os.environ.get("PATH", ""), "CC_CLUSTER_REDIS_URL": redis_url}
+    return subprocess.run([sys.executable, "-m", "controller.cli", "outbox", *args],
+                          env=env, capture_output=True, text=True, timeout=60,
+                          cwd=Path(__file__).resolve().parent.parent.parent)
+
+
+def test_the_outbox_command_lists_retries_and_drops_the_clusters_deliveries(redis_url):
+    from gevent.pywsgi import WSGIServer
+
+    a, b = _shared(redis_url, "ctl-a"), _shared(redis_url, "ctl-b")
+    pending_a, pending_b = _delivery("l", 1), _delivery("l", 2)
+    RedisOutbox(a).add(pending_a)
+    RedisOutbox(b).add(pending_b)
+    received = []
+
+    def app(environ, start_response):
+        received.append(environ["PATH_INFO"])
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    server = WSGIServer(("127.0.0.1", 0), app, log=None)
+    server.start()
+    failed = [Delivery("POST", f"http://127.0.0.1:{server.address[1]}/again/{n}", "l",
+                       form={"n": str(n)}) for n in (3, 4)]
+    for delivery in failed:
+        RedisOutbox(a).add(delivery)
+        delivery.error = "HTTP 500"
+        RedisOutbox(a).mark_failed(delivery)
+    try:
+        listed = _outbox_command(redis_url, "list", "--state", "all", "--json")
+        assert listed.returncode == 0, listed.stderr
+        shown = [json.loads(line) for line in listed.stdout.splitlines()]
+        assert [(d["id"], d["state"]) for d in shown] == [
+            (pending_a.id, "pending"), (pending_b.id, "pending"),
+            (failed[0].id, "failed"), (failed[1].id, "failed")]
+        # (subprocess is gevent's here: the application below answers while it waits)
+        retried = _outbox_command(redis_url, "retry", str(failed[0].id))
+        assert retried.returncode == 0, retried.stdout + retried.stderr
+        assert received == ["/again/3"]
+        dropped = _outbox_command(redis_url, "drop", str(failed[1].id))
+        assert (dropped.returncode, dropped.stdout.strip()) == (0, "dropped 1 delivery")
+        assert RedisOutbox(b).load(FAILED) == []
+        assert redis.Redis.from_url(redis_url).zcard("cc:outbox:failed") == 0
+        missing = _outbox_command(redis_url, "drop", "999")
+        assert missing.returncode == 2 and "no failed delivery with id 999" in missing.stderr
+    finally:
+        server.stop(timeout=1)
