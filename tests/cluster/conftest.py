@@ -12,6 +12,7 @@ import redis
 _TESTS = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(_TESTS / "integration"))  # appkit
 sys.path.insert(0, str(_TESTS / "faults"))  # processes: controllers that can be SIGKILLed
+sys.path.insert(0, str(_TESTS / "dialects" / "telnyx"))  # telnyx_app: the Telnyx receiver
 from redis_server import RedisServer  # noqa: E402
 
 

@@ -342,7 +342,9 @@ class CallCommands:
 def create_blueprint(service: Any) -> Blueprint:
     blueprint = Blueprint("telnyx", __name__, url_prefix="/v2")
     api_key = service.settings.telnyx.api_key
-    commands = CommandIds()
+    # In a cluster (controller.cluster.commands) the answers are shared by every controller.
+    cluster = getattr(service, "cluster", None)
+    commands = cluster.command_ids() if cluster is not None else CommandIds()
     calls = CallCommands(service)
     conferences = ConferenceFace(service)
 
