@@ -90,6 +90,11 @@ MEMBER_STATE_ACTIONS = {
 TIME_LIMIT_BACKSTOP = 1
 # Why a room ended that vanished while the controller was not connected to FreeSWITCH.
 END_UNSEEN = "the room ended while the controller was not connected to FreeSWITCH"
+# Room-level events that arrive before the room's hooks are known are held (see
+# RoomManager._hold), at most this many per room and this long: a room whose creator
+# never registers hooks (made outside the controller, or its join failed) reports nothing.
+MAX_HELD_EVENTS = 64
+HOLD_SECONDS = 10.0
 
 
 @dataclass
@@ -161,6 +166,16 @@ def parse_room_state(value: str) -> RoomState | None:
         return None
 
 
+@dataclass(frozen=True)
+class HeldEvent:
+    """The reporting of a FreeSWITCH event, held until the room's hooks are known, with
+    its Event-Sequence so that held reports run in FreeSWITCH's order."""
+
+    order: int
+    report: Callable[[], None]
+    what: str
+
+
 @dataclass
 class Recording:
     recording_id: str
@@ -193,6 +208,11 @@ class Room:
     announced: set[str] = field(default_factory=set)
     # Files played to the whole room over the API (play-file), until their play-file-done.
     announcements: list[str] = field(default_factory=list)
+    # Room-level events that came while ``state`` was None: a second caller's add-member
+    # can reach us (on its own call socket) before the creator's join has told us the
+    # room's hooks; they are reported, in FreeSWITCH's order, once it has.
+    held: list[HeldEvent] = field(default_factory=list)
+    hold_timer: gevent.Greenlet | None = None
 
     def next_sequence(self) -> int:
         self.sequence += 1
@@ -347,7 +367,9 @@ class RoomManager:
                         started=True,
                         coaches=old.coaches if old else {},
                         muted_for=old.muted_for if old else {},
-                        announcements=old.announcements if old else [])
+                        announcements=old.announcements if old else [],
+                        held=old.held if old else [],
+                        hold_timer=old.hold_timer if old else None)
             for member in conf.get("members", []):
                 if member.get("type") == "caller":
                     mid = str(member.get("id"))
@@ -364,6 +386,8 @@ class RoomManager:
             rooms[fs_name] = room
         vanished = [room for fs_name, room in self.rooms.items() if fs_name not in rooms]
         self.rooms = rooms
+        for room in rooms.values():
+            self._release_held(room)
         self.resyncs += 1
         log.info("rooms: resynced %d live rooms from FreeSWITCH", len(rooms))
         for room in vanished:
@@ -416,6 +440,13 @@ class RoomManager:
         if not fs_room or self.app_room_name(fs_room) is None:
             return
         action = event.action
+        room = self.rooms.get(fs_room)
+        if room is not None and room.state is None and event.get(ROOM_VAR) \
+                and action != "add-member":
+            # Every event after the creator's setvar carries the room's hooks (02a): the
+            # events held until now come first, then this one.
+            room.state = parse_room_state(event.get(ROOM_VAR, ""))
+            self._release_held(room)
         if action == "conference-create":
             self._room(fs_room).uuid = event.get("Conference-Unique-ID", "")
             if self.cluster is not None:
@@ -510,11 +541,28 @@ class RoomManager:
             return
         room.announced.add(mid)
         expected = self._expected.pop(call_uuid, None)
+        learned = None
         if room.state is None:
+            # FreeSWITCH fires add-member under the conference mutex, after counting the
+            # member (conference_member.c conference_member_add: lock 732, count++ 766,
+            # add-member 964, unlock 1073): Conference-Size 1 is the creator, always first.
             if expected is not None and event.get("Conference-Size") == "1":
-                room.state = expected  # the creator's join (first member wins)
+                learned = expected  # the creator's join (first member wins)
             elif event.get(ROOM_VAR):
-                room.state = parse_room_state(event.get(ROOM_VAR, ""))
+                learned = parse_room_state(event.get(ROOM_VAR, ""))
+        self._apply_coaching_to_newcomer(room, member)
+        if room.state is None:
+            # Reported in FreeSWITCH's order once the hooks are known: which add-member
+            # created or started the room is decided then, not in arrival order.
+            self._hold(room, event, lambda: self._report_added(room, member, event),
+                       f"{EventKind.MEMBER_JOINED.value} of member {mid}")
+        else:
+            self._report_added(room, member, event)
+        if learned is not None and room.state is None:
+            room.state = learned
+            self._release_held(room)  # this join's events, and any that came before it
+
+    def _report_added(self, room: Room, member: Member, event: Event) -> None:
         if event.get("Conference-Size") == "1":
             self._room_event(room, EventKind.ROOM_CREATED, event)
         self._room_event(room, EventKind.MEMBER_JOINED, event, member=member)
@@ -523,7 +571,6 @@ class RoomManager:
             # conference_member_add clears it when a moderator joins; capture 03b2).
             room.started = True
             self._room_event(room, EventKind.ROOM_STARTED, event)
-        self._apply_coaching_to_newcomer(room, member)
 
     def _room_event(self, room: Room, kind: EventKind, event: Event | None = None, *,
                     member: Member | None = None, reason: str = "",
@@ -533,7 +580,13 @@ class RoomManager:
         FreeSWITCH's (the event's, or ``timestamp_us``); the controller's clock only for
         what FreeSWITCH fires no event about at all."""
         state = room.state
-        if state is None or state.hooks is None or kind not in state.hooks.events:
+        if state is None:
+            self._hold(room, event, lambda: self._room_event(
+                room, kind, event, member=member, reason=reason, recording=recording,
+                coaching=coaching, timestamp_us=timestamp_us, recovered=recovered),
+                kind.value)
+            return
+        if state.hooks is None or kind not in state.hooks.events:
             return
         if self.cluster is not None and event is not None and not self.cluster.once(
                 f"{event.get('Core-UUID')}:{event.get('Event-Sequence')}:{kind.value}"):
@@ -561,6 +614,44 @@ class RoomManager:
         )
         self.notifier.emit(engine_event, state.hooks.hook, state.dialect,
                            lane=f"room:{room.fs_name}")
+
+    # ------------------------------------------------------------ held events
+    def _hold(self, room: Room, event: Event | None, report: Callable[[], None],
+              what: str) -> None:
+        """Keep a room-level report until the room's hooks are known. Ordered by FreeSWITCH's
+        Event-Sequence, one number per fired event whichever connection delivers it
+        (switch_event.c switch_event_prep_for_delivery_detailed, line 2002); an event
+        without one keeps its place after the one before it."""
+        if len(room.held) >= MAX_HELD_EVENTS:
+            log.warning("rooms: %s: %d events wait for the room's hooks; %s not reported",
+                        room.name, len(room.held), what)
+            return
+        order = room.held[-1].order if room.held else 0
+        if event is not None and event.get("Event-Sequence", "").isdigit():
+            order = int(event.get("Event-Sequence", ""))
+        room.held.append(HeldEvent(order, report, what))
+        if room.hold_timer is None:
+            room.hold_timer = gevent.spawn_later(HOLD_SECONDS, self._expire_held, room)
+
+    def _release_held(self, room: Room) -> None:
+        """The room's hooks are known: report what was held, in FreeSWITCH's order (the
+        sort is stable: a join's created/joined/started keep theirs)."""
+        if room.state is None:
+            return
+        if room.hold_timer is not None:
+            room.hold_timer.kill(block=False)
+            room.hold_timer = None
+        held, room.held = sorted(room.held, key=lambda h: h.order), []
+        for item in held:
+            item.report()
+
+    def _expire_held(self, room: Room) -> None:
+        room.hold_timer = None
+        if room.state is None and room.held:
+            log.warning("rooms: %s: the room's hooks were not known after %.0fs; %d events "
+                        "not reported (%s)", room.name, HOLD_SECONDS, len(room.held),
+                        ", ".join(h.what for h in room.held))
+            room.held.clear()
 
     def _cancel_time_limit(self, conference_uuid: str) -> None:
         try:
@@ -603,6 +694,7 @@ class RoomManager:
                 state = self._expected.pop(member.call_uuid, None) or \
                     RoomState(dialect, join.room_hooks, join.recording_callback or join.callback)
                 room.state = room.state or state
+                self._release_held(room)  # events of members who got in before us
                 # Every later event of the room carries it (capture 02a: setvar -> header).
                 api(fsconf.setvar(plan.fs_room, ROOM_VAR, room_state_value(room.state)))
                 for command in plan.creator_commands:
