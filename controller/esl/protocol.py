@@ -111,8 +111,36 @@ class SafeProtocolMixin:
 
     def _read_head(self) -> bytes | None:
         """The next header block (without its blank line), or None at EOF."""
-        lines = []
+        lines: list[bytes] = []
         size = 0
+        # Whole lines straight from the read buffer: a frame head is usually there in
+        # full, and a connect reply (~170 lines) no longer costs a readline per line
+        # (~8% of the controller's CPU per call setup, cProfile). Whatever this path does
+        # not handle (end of stream, CR, blank lines before the block, a line longer than
+        # the buffer) is left to the line loop below, which continues from the same state.
+        file = self.sock_file
+        while True:
+            data = file.peek(1)  # the buffered bytes; one socket read if there are none
+            if not data or b"\r" in data:
+                break
+            if data[0] == 0x0A:  # a blank line: before the block the line loop skips it
+                if not lines:
+                    break
+                file.read(1)  # the block ended at the end of the previous chunk
+                return b"".join(lines)
+            end = data.find(b"\n\n")
+            last = end if end >= 0 else data.rfind(b"\n")  # the last line's LF
+            if last < 0:
+                break  # no whole line buffered
+            size += last + 1
+            if size >= MAX_HEADER_BLOCK:
+                raise FrameError("header block too large")
+            chunk = file.read(last + 1)
+            if end >= 0:
+                file.read(1)  # its blank line
+                lines.append(chunk)
+                return b"".join(lines)
+            lines.append(chunk)
         while True:
             line = self.sock_file.readline(MAX_HEADER_BLOCK)
             if not line:
