@@ -350,6 +350,15 @@ class CallSession:
             if event.name != WAKE:
                 continue
             self.send_pending_digits()  # digits need not wait for the verb to end
+            hangup = next((c for c in self.commands if isinstance(c, HangupCall)), None)
+            if hangup is not None:
+                # Hanging up needs no break first: a break that reaches FreeSWITCH before
+                # the app starts is spent on nothing and the app would run to its end.
+                self.commands.remove(hangup)
+                log.info("hanging up (live command, %s)", hangup.cause)
+                self.session.hangup(hangup.cause)
+                self.session.ended.wait(timeout=5)
+                raise CallerGone("hung up by a live command")
             if not broke and self.interrupt_pending():
                 broke = True
                 self.session.api(channel.uuid_break(self.uuid))
