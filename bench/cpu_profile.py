@@ -34,6 +34,7 @@ import itertools  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import signal  # noqa: E402
+import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -74,21 +75,21 @@ def _child_main() -> int:
     return probe.main()
 
 
-def _profiled_controller_class() -> type:
-    """ControllerProcess with the same settings, started as ``bench.cpu_profile --child``.
+def _profiled_controller_class(argv: list[str], ready_timeout: float = 20.0) -> type:
+    """ControllerProcess with the same settings, started with ``argv`` instead.
 
     ControllerProcess.__init__ builds the settings and hands its argv to Child.__init__;
     the mixin placed between them in the MRO swaps the argv and changes nothing else."""
     from bench.children import Child, ControllerProcess
 
     class _ArgvSwap(Child):
-        def __init__(self, argv: list[str], env: dict[str, str], log_path: Path,
+        def __init__(self, _argv: list[str], env: dict[str, str], log_path: Path,
                      stdout: Any = None) -> None:
-            super().__init__([sys.executable, "-m", "bench.cpu_profile", "--child"], env,
-                             log_path, stdout)
+            super().__init__(argv, env, log_path, stdout)
 
     class ProfiledController(ControllerProcess, _ArgvSwap):
-        pass
+        def wait_ready(self, timeout: float = ready_timeout) -> None:
+            super().wait_ready(max(timeout, ready_timeout))
 
     return ProfiledController
 
@@ -102,8 +103,12 @@ def _callbacks(rig: Any, action: str) -> int:
     return sum(1 for entry in rig.app.stats()["callbacks"] if entry[0] == action)
 
 
-def _dump(rig: Any, directory: Path | None, stage: str) -> None:
+def _dump(rig: Any, directory: Path | None, stage: str, callgrind: bool = False) -> None:
     if directory is None:
+        return
+    if callgrind:  # instruction counts since the last dump, into callgrind.out.<pid>.<n>
+        subprocess.run(["callgrind_control", f"--dump={stage}", str(rig.controller.pid)],
+                       check=True, capture_output=True, timeout=120)
         return
     (directory / "next").write_text(stage)
     target = directory / f"{stage}.prof"
@@ -114,7 +119,11 @@ def _dump(rig: Any, directory: Path | None, stage: str) -> None:
         raise RuntimeError(f"no profile dump for {stage}")
 
 
-def run(calls: int = 200, presses: int = 1000, profile_dir: Path | None = None) -> dict:
+def run(calls: int = 200, presses: int = 1000, profile_dir: Path | None = None,
+        callgrind: bool = False) -> dict:
+    """``callgrind``: the controller runs under valgrind's callgrind (instruction counts:
+    the same work gives the same count however busy the machine is; ~50x slower, so use
+    few calls) and each stage is dumped to profile_dir/callgrind.out.<pid>.<n>."""
     import tempfile
 
     import bench.harness as harness
@@ -126,7 +135,15 @@ def run(calls: int = 200, presses: int = 1000, profile_dir: Path | None = None) 
     if profile_dir is not None:
         profile_dir.mkdir(parents=True, exist_ok=True)
         env[PROFILE_DIR_ENV] = str(profile_dir.resolve())
-        harness.ControllerProcess = _profiled_controller_class()  # type: ignore[attr-defined]
+        if callgrind:
+            argv = ["valgrind", "--tool=callgrind", "--collect-atstart=yes",
+                    f"--callgrind-out-file={profile_dir.resolve()}/callgrind.out.%p",
+                    sys.executable, "-m", "bench.probe"]
+            controller = _profiled_controller_class(argv, ready_timeout=300)
+        else:
+            controller = _profiled_controller_class(
+                [sys.executable, "-m", "bench.cpu_profile", "--child"])
+        harness.ControllerProcess = controller  # type: ignore[attr-defined]
     figures: dict[str, Any] = {"calls": calls, "presses": presses,
                                "profiled": profile_dir is not None}
     with Rig("latency", controller_env=env) as rig:
@@ -137,7 +154,7 @@ def run(calls: int = 200, presses: int = 1000, profile_dir: Path | None = None) 
         rig.hang_up_all(warm)
         rig.settle()
         rig.app.reset()
-        _dump(rig, profile_dir, "warmup")
+        _dump(rig, profile_dir, "warmup", callgrind)
 
         # setup
         before = _cpu(rig)
@@ -149,7 +166,7 @@ def run(calls: int = 200, presses: int = 1000, profile_dir: Path | None = None) 
             raise RuntimeError("not every enter callback arrived")
         gevent.sleep(0.5)  # the last joins' trailing events (floor, volume) settle
         figures["setup_cpu_ms"] = round(1000 * (_cpu(rig) - before) / calls, 3)
-        _dump(rig, profile_dir, "setup")
+        _dump(rig, profile_dir, "setup", callgrind)
 
         # callbacks
         before = _cpu(rig)
@@ -166,14 +183,14 @@ def run(calls: int = 200, presses: int = 1000, profile_dir: Path | None = None) 
         delivered = _callbacks(rig, "digits")
         figures["callback_cpu_ms"] = round(1000 * (_cpu(rig) - before) / max(1, delivered), 3)
         figures["callbacks"] = delivered
-        _dump(rig, profile_dir, "callbacks")
+        _dump(rig, profile_dir, "callbacks", callgrind)
 
         # teardown
         before = _cpu(rig)
         rig.hang_up_all(phones)
         rig.settle()
         figures["teardown_cpu_ms"] = round(1000 * (_cpu(rig) - before) / calls, 3)
-        _dump(rig, profile_dir, "teardown")
+        _dump(rig, profile_dir, "teardown", callgrind)
         figures["controller_log_errors"] = rig.controller.log_errors()
     data.cleanup()
     return figures
@@ -198,8 +215,12 @@ def main() -> int:
     parser.add_argument("--profile", type=Path, help="directory for <stage>.prof dumps")
     parser.add_argument("--top", type=int, default=0, help="print the N top entries per stage")
     parser.add_argument("--sort", default="tottime")
+    parser.add_argument("--callgrind", action="store_true",
+                        help="with --profile: instruction counts per stage (valgrind)")
     args = parser.parse_args()
-    figures = run(args.calls, args.presses, args.profile)
+    if args.callgrind and not args.profile:
+        parser.error("--callgrind needs --profile DIR")
+    figures = run(args.calls, args.presses, args.profile, args.callgrind)
     print(json.dumps(figures, indent=2))
     if args.profile and args.top:
         _print_top(args.profile, args.top, args.sort)
