@@ -211,6 +211,9 @@ class ConferenceJoin:
     recording_callback: Webhook | None = None
     recording_events: frozenset[EventKind] = frozenset()
     record_min_members: int = 1  # cXML record-from-start: begins once two are in
+    # Leading and trailing silence cut from the finished recording before it is reported
+    # (cXML trim="trim-silence"); WAV only (controller.conference.silence).
+    trim_silence: bool = False
     room_hooks: RoomHooks | None = None
     hold: bool = False  # join on hold (hears nothing, is not heard)
     hold_sound: str = ""  # played to the member while held

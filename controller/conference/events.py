@@ -36,6 +36,9 @@ class MemberFacts:
     conference_uuid: str
     member_id: str
     call_uuid: str
+    # When FreeSWITCH added the member (add-member's Event-Date-Timestamp, epoch us; 0:
+    # unknown, e.g. recovered after a restart): cXML's DialCallDuration.
+    joined_us: int = 0
 
 
 @dataclass(frozen=True)

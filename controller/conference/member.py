@@ -225,6 +225,7 @@ class ConferenceMember:
             conference_uuid=event.get("Conference-Unique-ID", ""),
             member_id=event.get("Member-ID", ""),
             call_uuid=self.call.facts.uuid,
+            joined_us=event.timestamp_us,
         )
         bind_log_context(member_id=self.member.member_id)
         log.info("joined %s as member %s", self.plan.fs_room, self.member.member_id)

@@ -34,6 +34,7 @@ from typing import Protocol
 import gevent
 import gevent.lock
 
+from controller.conference import silence
 from controller.conference.events import (
     END_BY_MEMBER,
     END_LAST_LEFT,
@@ -72,6 +73,7 @@ TIME_LIMIT_GROUP = "cc_tl_"
 # (<events>: the recording events the callback asked for, comma separated; empty: all)
 RECORD_VAR = "cc_rec_"
 TRANSCRIBE_VAR = "cc_tx_"  # cc_tx_<recording id hex> = <type>|<method>|<url>[|<dialect>]
+TRIM_VAR = "cc_trim_"  # cc_trim_<recording id hex> = true: cut silence once it stops
 ROOM_VAR = "cc_room"  # the creator's room hooks and dialect, JSON (room_state_value)
 DEFAULT_DIALECT = "plivo"  # what variables written before dialects existed meant
 # FreeSWITCH's member event Actions -> the neutral member-state events (capture 02a, 07a).
@@ -729,7 +731,8 @@ class RoomManager:
         try:
             self.start_recording(plan.fs_room, plan.record, api=api, owner=member,
                                  callback=callback, transcription=transcription,
-                                 dialect=dialect, events=join.recording_events)
+                                 dialect=dialect, events=join.recording_events,
+                                 trim_silence=join.trim_silence)
         except RoomError as exc:
             log.error("rooms: %s", exc)
             if callback is not None:
@@ -834,7 +837,8 @@ class RoomManager:
                         owner: MemberFacts | None = None, callback: Webhook | None = None,
                         transcription: tuple[str, Webhook] | None = None,
                         dialect: str | None = None,
-                        events: frozenset[EventKind] = frozenset()) -> RecordingFacts:
+                        events: frozenset[EventKind] = frozenset(),
+                        trim_silence: bool = False) -> RecordingFacts:
         """``conference <room> record <path>``; the callback/transcription requests travel
         with the room as conference variables. Without a callback, the room's own record
         callback (its creator's) is used, so a recording started over REST reports too."""
@@ -856,6 +860,10 @@ class RoomManager:
             api(fsconf.setvar(fs_room, f"{RECORD_VAR}{_hex(recording_id)}",
                               f"{dialect}|{wanted}|{callback.method.value}|{member_id}|"
                               f"{call_uuid}|{callback.url}"))
+        if trim_silence:
+            if fmt is not RecordFormat.WAV:
+                raise RoomError(f"silence is trimmed from WAV recordings only, not {fmt.value}")
+            api(fsconf.setvar(fs_room, f"{TRIM_VAR}{_hex(recording_id)}", "true"))
         if transcription is not None:
             kind, hook = transcription
             api(fsconf.setvar(fs_room, f"{TRANSCRIBE_VAR}{_hex(recording_id)}",
@@ -899,6 +907,14 @@ class RoomManager:
         local = self.local_recording_path(recording_id, fmt)
         if not error and os.path.isdir(self.recordings_local_dir) and not os.path.exists(local):
             error = f"FreeSWITCH wrote no file for this recording ({path})"
+        if not error and event.get(f"{TRIM_VAR}{_hex(recording_id)}") == "true":
+            # mod_conference closes the file before it fires stop-recording
+            # (conference_record.c, conference_record_thread_run: switch_core_file_close
+            # at `end:`, then the event), so the file is complete here.
+            try:
+                duration_ms = silence.trim_wav(local)
+            except (OSError, silence.NotTrimmable) as exc:
+                error = f"silence could not be trimmed: {exc}"
         facts = RecordingFacts(
             recording_id, self.recording_url(recording_id, fmt), duration_ms=duration_ms,
             start_ms=end_ms - duration_ms, end_ms=end_ms, error=error,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from controller.conference.events import CallStatus, EngineEvent
@@ -45,7 +46,8 @@ class CxmlDialect(Dialect):
             return Payload(params.call_params(self.account, call, CallStatus.RINGING))
         if context.purpose is Purpose.ACTION and context.member is not None:
             return Payload(params.dial_action_params(self.account, call, context.status,
-                                                     context.member, context.recording))
+                                                     context.member, context.recording,
+                                                     now_us=time.time_ns() // 1000))
         fields = params.call_params(self.account, call, context.status)
         if context.digits is not None:
             fields["Digits"] = context.digits

@@ -12,6 +12,7 @@ waitUrl/waitMethod              wait_sound (a cXML wait document or an audio fil
                                 waitUrl="" -> wait_music False (silence)
 maxParticipants                 max_members
 record=record-from-start        record + record_min_members 2 (begins once two are in), WAV
+Conference trim                 trim_silence (default trim-silence, as Twilio's)
 recordingStatusCallback*        recording_callback / recording_events
 statusCallback*/eventCallbackUrl room_hooks (the room's creator's; later members' ignored)
 coach                           coach (the coached call: only it hears this member)
@@ -74,6 +75,7 @@ def conference_join(dial: Mapping[str, Any], conference: Mapping[str, Any],
         record=conference["record"],
         record_format=RecordFormat.WAV,
         record_min_members=2,
+        trim_silence=conference["trim"],
         hangup_on_star=dial["hangupOnStar"],
         member_time_limit=dial["timeLimit"],
         action=action,

@@ -97,10 +97,17 @@ def call_params(account: Account, call: CallFacts, status: CallStatus) -> dict[s
 
 
 def dial_action_params(account: Account, call: CallFacts, status: CallStatus,
-                       member: MemberFacts, recording: RecordingFacts | None) -> dict[str, str]:
-    """The <Dial> action request once the member left its conference."""
+                       member: MemberFacts, recording: RecordingFacts | None,
+                       now_us: int = 0) -> dict[str, str]:
+    """The <Dial> action request once the member left its conference. For a conference
+    Dial the dialled "call" is the caller's own stay in the room: DialCallSid is its
+    CallSid, DialCallDuration the whole seconds it spent in the room (from FreeSWITCH's
+    add-member; "0" when that is unknown, e.g. the stay was recovered after a restart)."""
     params = call_params(account, call, status)
     params["DialCallStatus"] = "completed"
+    params["DialCallSid"] = params["CallSid"]
+    stay_us = now_us - member.joined_us if member.joined_us and now_us else 0
+    params["DialCallDuration"] = str(max(0, stay_us) // 1_000_000)
     params["ConferenceSid"] = sids.conference_sid(member.conference_uuid)
     params["FriendlyName"] = member.room
     if recording is not None and recording.recording_id:

@@ -72,7 +72,7 @@ REFUSED = {
     "Byoc": "trunks are chosen by [outbound] gateway",
     "MachineDetection": "answering machine detection is not available",
     "AmdStatusCallback": "answering machine detection is not available",
-    "Trim": "trim-silence needs post-processing this controller does not do",
+    "Trim": "see Record (ConferenceTrim trims the conference recording)",
     "Hold": "Participants create has no Hold in Twilio's API; update the participant "
             "(Hold=true) once it has joined",
 }

@@ -70,6 +70,8 @@ class Words:
         return value if isinstance(value, str) else " ".join(str(v) for v in value)
 
 
+TRIM = Choice({"trim-silence": True, "do-not-trim": False})
+
 BEEP_ENTER = Sound(SoundKind.BEEP_ONE)
 BEEP_EXIT = Sound(SoundKind.BEEP_TWO)
 BEEP = Choice({
@@ -286,7 +288,8 @@ CONFERENCE = VerbSpec(
         Attr("maxParticipants", "max_participants", Int(2, 250), 250),
         Attr("record", "record", Choice({"do-not-record": False, "record-from-start": True}),
              False),
-        Attr("trim", "trim", Choice({"do-not-trim": "do-not-trim"}), "do-not-trim"),
+        # Twilio's default: a conference recording's leading and trailing silence is cut.
+        Attr("trim", "trim", TRIM, True),
         Attr("coach", "coach", CallSid(), None),
         Attr("statusCallback", "status_callback", URL, None),
         Attr("statusCallbackEvent", "status_callback_event", Words(STATUS_EVENT_WORDS), None),
@@ -322,8 +325,6 @@ def room_name(text: str) -> str:
 
 # ----------------------------------------------------------------- what is refused, and why
 _SPEECH = "speech recognition is not supported by this controller (DTMF only)"
-_TRIM = ("trim-silence needs the recording post-processed, which this controller does not do; "
-         'use trim="do-not-trim" (its default here)')
 REFUSED: dict[str, dict[str, str]] = {
     "Play": {"digits": "Play digits (sending DTMF) is not supported by this controller"},
     "Gather": {name: _SPEECH for name in (
@@ -349,8 +350,6 @@ REFUSED: dict[str, dict[str, str]] = {
 # Values refused with their reason (attribute -> raw value -> reason).
 REFUSED_VALUES: dict[tuple[str, str], dict[str, str]] = {
     ("Gather", "input"): {"speech": _SPEECH, "dtmf speech": _SPEECH, "speech dtmf": _SPEECH},
-    ("Conference", "trim"): {"trim-silence": _TRIM},
-    ("Dial", "trim"): {"trim-silence": _TRIM},
     ("Dial", "record"): {value: "Dial record records a call leg; for a conference use "
                          '<Conference record="record-from-start">'
                          for value in ("true", "record-from-answer", "record-from-ringing",

@@ -96,6 +96,9 @@ def test_dial_conference_callbacks_signatures_and_dial_action(cxml_stack, cxml_a
     assert end["CallSidEndingConference"] == sid_of(host)
     after = cxml_app.wait_for("/after", CallSid=sid_of(guest))[0]
     assert after["DialCallStatus"] == "completed"
+    # A conference Dial's "dialled call" is the caller's own stay in the room.
+    assert after["DialCallSid"] == sid_of(guest) == after["CallSid"]
+    assert after["DialCallDuration"].isdigit()
     assert after["ConferenceSid"] == joined["ConferenceSid"]
     guest.wait_hangup(timeout=10)
 

@@ -61,13 +61,13 @@ def test_refused_attributes_name_the_reason_and_the_place():
     response = VoiceResponse()
     response.append(Gather(input="speech"))
     dial = Dial()
-    dial.conference("room1", trim="trim-silence", beep="loud")
+    dial.conference("room1", region="ie1", beep="loud")
     response.append(dial)
     with pytest.raises(XmlError) as error:
         parse(response)
     text = str(error.value)
     assert 'answer:1:49 <Gather input="speech">: speech recognition is not supported' in text
-    assert '<Conference trim="trim-silence">: trim-silence needs' in text
+    assert '<Conference region="ie1">: this controller is the conference\'s only region' in text
     assert '<Conference beep="loud">: beep must be one of true, false, onEnter, onExit' in text
 
 
@@ -123,3 +123,38 @@ def test_the_example_app_documents_parse():
     host = markup.parse_document(client.post("/answer", data={"From": example.HOST}).data, URL)
     assert host.verbs[1].end_on_exit and host.verbs[1].label == "host"
     markup.parse_document(client.post("/after", data={}).data, URL)
+
+
+def test_conference_trim_defaults_to_trim_silence_as_twilios():
+    def join_of(**conference: str):
+        response = VoiceResponse()
+        dial = Dial()
+        dial.conference("room1", record="record-from-start", **conference)
+        response.append(dial)
+        return parse(response)[0]
+
+    assert join_of().trim_silence is True
+    assert join_of(trim="trim-silence").trim_silence is True
+    assert join_of(trim="do-not-trim").trim_silence is False
+    with pytest.raises(XmlError, match="trim must be trim-silence or do-not-trim"):
+        join_of(trim="yes")
+
+
+def test_dial_action_names_the_callers_own_stay_in_the_room():
+    from controller.conference.events import CallFacts, CallStatus, MemberFacts
+    from controller.dialects.cxml import params
+
+    call = CallFacts(uuid="0b1e2c3d-0000-4000-8000-00000000abcd", caller_number="alice",
+                     caller_name="",
+                     destination="1000", direction="inbound")
+    member = MemberFacts("room1", "c0ffee00-0000-4000-8000-000000000001", "7", call.uuid,
+                         joined_us=1_700_000_000_000_000)
+    fields = params.dial_action_params(params.Account("AC" + "1" * 32), call,
+                                       CallStatus.IN_PROGRESS, member, None,
+                                       now_us=1_700_000_093_600_000)
+    assert fields["DialCallSid"] == fields["CallSid"] == sids.call_sid(call.uuid)
+    assert (fields["DialCallStatus"], fields["DialCallDuration"]) == ("completed", "93")
+    unknown = MemberFacts("room1", member.conference_uuid, "7", call.uuid)  # recovered stay
+    assert params.dial_action_params(params.Account("AC" + "1" * 32), call,
+                                     CallStatus.IN_PROGRESS, unknown, None,
+                                     now_us=1)["DialCallDuration"] == "0"
