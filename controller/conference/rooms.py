@@ -907,10 +907,14 @@ class RoomManager:
         local = self.local_recording_path(recording_id, fmt)
         if not error and os.path.isdir(self.recordings_local_dir) and not os.path.exists(local):
             error = f"FreeSWITCH wrote no file for this recording ({path})"
-        if not error and event.get(f"{TRIM_VAR}{_hex(recording_id)}") == "true":
-            # mod_conference closes the file before it fires stop-recording
-            # (conference_record.c, conference_record_thread_run: switch_core_file_close
-            # at `end:`, then the event), so the file is complete here.
+        if not error and event.get(f"{TRIM_VAR}{_hex(recording_id)}") == "true" \
+                and event.get("Milliseconds-Elapsed"):
+            # The record thread closes the file, then fires stop-recording with
+            # Milliseconds-Elapsed (conference_record.c, conference_record_thread_run:
+            # switch_core_file_close, then the event), so the file is complete here. The
+            # `norecord` API fires its own stop-recording, without that header, possibly
+            # before the thread closed the file (conference_api.c, conference_api_sub_norecord):
+            # that one is not trimmed.
             try:
                 duration_ms = silence.trim_wav(local)
             except (OSError, silence.NotTrimmable) as exc:
