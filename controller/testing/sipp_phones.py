@@ -56,7 +56,7 @@ from typing import Any
 
 from controller.testing import g711
 from controller.testing.sip_causes import cause_for_status
-from controller.testing.sipp_scenario import scenario_xml
+from controller.testing.sipp_scenario import answering_scenario_xml, scenario_xml
 from controller.testing.sipp_twin import encode_command, split_messages
 
 log = logging.getLogger(__name__)
@@ -270,6 +270,22 @@ class SippPhones:
         self._numbers = itertools.count(1)
         self._lock = threading.Lock()
         self._closed = False
+        self._callees: SippCallees | None = None
+
+    def expect(self, address: str, behaviour: str = "answer",
+               ring_seconds: float = 0.3) -> SippCallee:
+        """A phone FreeSWITCH will dial: see ``SippCallees.expect``. It listens at
+        CC_TEST_HOST (else 127.0.0.1) unless ``address`` names a host; dial
+        ``callee.uri``."""
+        if self._closed:
+            raise PhoneError("these phones are closed")
+        with self._lock:
+            if self._callees is None:
+                self._callees = SippCallees(esl=self.esl, sipp_binary=self.sipp_binary,
+                                            dtmf=self.dtmf, workdir=self.workdir / "callees",
+                                            start_timeout=self.start_timeout)
+            callees = self._callees
+        return callees.expect(address, behaviour, ring_seconds)
 
     @classmethod
     def from_environment(
@@ -339,6 +355,8 @@ class SippPhones:
             phones, self._phones = self._phones, []
         for phone in phones:
             phone._close()
+        if self._callees is not None:
+            self._callees.close()
         if self._own_channels and self.channels is not None:
             self.channels.close()
         if self._own_dir:
@@ -377,6 +395,7 @@ class SippPhone:
         self._acks: list[dict[str, str]] = []
         self._command_lock = threading.Lock()
         self._uuid: str | None = None
+        self.media_port = 0  # the RTP port in our SDP (SIPp -mp), chosen when SIPp starts
 
     # ------------------------------------------------------------ public API
 
@@ -495,6 +514,7 @@ class SippPhone:
         for _attempt in range(3):  # a port picked free may be taken before SIPp binds it
             control_port = _free_port(socket.SOCK_STREAM)
             sip_port = _free_port(socket.SOCK_DGRAM)
+            self.media_port = _free_port(socket.SOCK_DGRAM)
             self._process = self._spawn(control_port, sip_port)
             try:
                 self._sock = self._connect(control_port)
@@ -517,7 +537,7 @@ class SippPhone:
             phones.sipp_binary, f"{phones.sip_host}:{phones.sip_port}",
             "-sf", str(phones.scenario),
             "-3pcc", f"127.0.0.1:{control_port}",
-            "-i", phones.local_ip, "-p", str(sip_port),
+            "-i", phones.local_ip, "-p", str(sip_port), "-mp", str(self.media_port),
             "-s", self.number, "-au", phones.user, "-ap", phones.password,
             "-key", "caller_id", self.caller_id, "-key", "caller_name", self.caller_name,
             "-m", "1", "-aa", "-nostdin",
@@ -672,3 +692,288 @@ class SippPhone:
         self._stop_process()
         if self._reader is not None:
             self._reader.join(timeout=3)
+
+
+# ------------------------------------------------------------ phones FreeSWITCH dials
+
+ANSWERING_BEHAVIOURS = ("answer", "busy", "reject", "ring", "unreachable")
+# "user", "user@host" or "user@host:port" (the simulator's expect() takes the same).
+_CALLEE_ADDRESS = re.compile(r"^(?P<user>[A-Za-z0-9\-_.!~*'()+]{1,64})"
+                             r"(?:@(?P<host>[A-Za-z0-9.\-]+)(?::(?P<port>\d{1,5}))?)?$")
+
+
+def _free_udp_port(ip: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind((ip, 0))
+        return probe.getsockname()[1]
+
+
+class SippCallees:
+    """Phones that FreeSWITCH dials, each a SIPp UAS process listening on its own port.
+
+    ``expect(address, behaviour)`` mirrors the simulator's ``phones.expect``: the
+    returned ``SippCallee`` is listening when it returns; dial ``callee.uri``
+    (``sip:<user>@<host>:<port>``, through ``sofia/<profile>/``). ``host`` is the
+    address FreeSWITCH reaches this machine at (CC_TEST_HOST; default 127.0.0.1).
+    ``esl`` (runs an API command) finds a dialled phone's FreeSWITCH channel.
+    """
+
+    def __init__(self, host: str | None = None, esl: Callable[[str], str] | None = None,
+                 sipp_binary: str = "sipp", dtmf: str = "rfc2833",
+                 workdir: str | os.PathLike[str] | None = None,
+                 start_timeout: float = 10.0) -> None:
+        if dtmf not in DTMF_MODES:
+            raise ValueError(f"dtmf must be one of {', '.join(DTMF_MODES)}, not {dtmf!r}")
+        binary = shutil.which(sipp_binary)
+        if binary is None:
+            raise PhoneError(
+                f"SIPp not found ({sipp_binary!r}): install it, e.g. apt-get install sip-tester"
+            )
+        if dtmf == "rfc2833" and not raw_sockets_allowed():
+            raise PhoneError("RFC 2833 DTMF needs raw sockets (SIPp's play_dtmf): run as root, "
+                             "give the process CAP_NET_RAW, or use dtmf='info'")
+        self.host = host or os.environ.get("CC_TEST_HOST") or "127.0.0.1"
+        try:
+            self.ip = socket.gethostbyname(self.host)
+        except OSError as exc:
+            raise PhoneError(f"callee host {self.host!r} does not resolve: {exc}") from None
+        self.esl = esl
+        self.channels: ChannelWatch | None = None
+        self.sipp_binary = binary
+        self.dtmf = dtmf
+        self.start_timeout = start_timeout
+        self._own_dir = workdir is None
+        self.workdir = Path(tempfile.mkdtemp(prefix="sipp-callees-") if workdir is None
+                            else workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        (self.workdir / "talk.alaw").write_bytes(g711.tone(440.0, seconds=2.0))
+        (self.workdir / "silence.alaw").write_bytes(g711.silence(seconds=1.0))
+        self._callees: list[SippCallee] = []
+        self._serials = itertools.count(1)
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def expect(self, address: str, behaviour: str = "answer",
+               ring_seconds: float = 0.3) -> SippCallee:
+        """A phone at ``address`` (``user``, ``user@host`` or ``user@host:port``; a free
+        port when none is given) that will ``behaviour`` when dialled: answer (180, then
+        200 OK after ``ring_seconds``), busy (486), reject (603), ring (180 until
+        CANCEL: 200 + 487) or unreachable (nothing listens)."""
+        if self._closed:
+            raise PhoneError("these callees are closed")
+        if behaviour not in ANSWERING_BEHAVIOURS:
+            raise ValueError(f"expect: behaviour {behaviour!r} is not one of "
+                             + ", ".join(ANSWERING_BEHAVIOURS))
+        match = _CALLEE_ADDRESS.match(address or "")
+        if match is None:
+            raise ValueError(f"expect: address {address!r} is not user[@host[:port]]")
+        if not 0 <= ring_seconds <= 600:
+            raise ValueError(f"expect: ring_seconds {ring_seconds} must be 0-600")
+        host = match["host"] or self.host
+        try:
+            ip = socket.gethostbyname(host)
+        except OSError as exc:
+            raise PhoneError(f"expect: host {host!r} does not resolve: {exc}") from None
+        port = int(match["port"]) if match["port"] else _free_udp_port(ip)
+        if not 0 < port < 65536:
+            raise ValueError(f"expect: port {port} in {address!r} is not a port number")
+        with self._lock:
+            serial = next(self._serials)
+        callee = SippCallee(self, match["user"], host, ip, port, behaviour,
+                            int(ring_seconds * 1000), serial)
+        with self._lock:
+            self._callees.append(callee)
+        if behaviour != "unreachable":
+            callee.phone._start()
+        return callee
+
+    def close(self) -> None:
+        """Hang up every answered call and stop every SIPp process."""
+        self._closed = True
+        with self._lock:
+            callees, self._callees = self._callees, []
+        for callee in callees:
+            callee.phone._close()
+        if self._own_dir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self) -> SippCallees:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class SippCallee:
+    """A phone waiting to be dialled; ``wait_dialled()`` gives its SippPhone once
+    answered (None for a phone that does not answer)."""
+
+    def __init__(self, callees: SippCallees, user: str, host: str, ip: str, port: int,
+                 behaviour: str, ring_ms: int, serial: int) -> None:
+        self.user = user
+        self.host = host
+        self.port = port
+        self.address = f"{user}@{host}:{port}"
+        self.uri = f"sip:{self.address}"
+        self.behaviour = behaviour
+        self.phone = AnsweringSippPhone(callees, self, ip, ring_ms, serial)
+
+    @property
+    def dialled(self) -> bool:
+        """Whether FreeSWITCH's INVITE reached this phone."""
+        return self.phone.invited
+
+    @property
+    def cause(self) -> str | None:
+        """FreeSWITCH's cause for the SIP failure this phone answered (486, 603)."""
+        status = self.phone.declined_status
+        return cause_for_status(status) if status else None
+
+    def wait_dialled(self, timeout: float = 5.0) -> AnsweringSippPhone | None:
+        """Block until FreeSWITCH dialled this phone and the call is answered (then the
+        phone) or declined, cancelled (then None); TimeoutError otherwise."""
+        if self.behaviour == "unreachable":
+            raise TimeoutError(f"nobody can dial {self.address}: nothing listens there")
+        phone = self.phone
+        phone._wait(lambda: phone.state in ("up", "down") and phone.invited, timeout,
+                    "dialled")
+        return phone if self.behaviour == "answer" and phone.answered else None
+
+    def __repr__(self) -> str:
+        return f"<SippCallee {self.address} {self.behaviour}>"
+
+
+class AnsweringSippPhone(SippPhone):
+    """The call a SippCallee answered, driven like a caller: send_dtmf, start_talking,
+    stop_talking, hangup, wait_hangup, uuid. States: "listening", "calling" (dialled,
+    not answered), "up", "down". caller_id/caller_name are the INVITE's From."""
+
+    def __init__(self, callees: SippCallees, callee: SippCallee, ip: str, ring_ms: int,
+                 serial: int) -> None:
+        self.callees = callees
+        self.callee = callee
+        self.ip = ip
+        self.ring_ms = ring_ms
+        self.invited = False
+        self.answered = False
+        self.declined_status: int | None = None
+        # Digits FreeSWITCH sent as SIP INFO (RFC 2833 ones are RTP that SIPp does not
+        # decode: assert those on the caller's side or on FreeSWITCH's events).
+        self.received_dtmf: list[str] = []
+        # SippPhone reads its settings (dtmf, workdir, esl...) from ``phones``.
+        super().__init__(callees, callee.user, "", "", serial)  # type: ignore[arg-type]
+        self.call_id = ""  # FreeSWITCH's, from the INVITE
+        self.state = "listening"
+        self._error_log = callees.workdir / f"callee-{serial}-errors.log"
+        self._stderr_log = callees.workdir / f"callee-{serial}-stderr.log"
+        self._message_log = callees.workdir / f"callee-{serial}-messages.log"
+        self.scenario = callees.workdir / f"callee-{serial}-{callee.behaviour}.xml"
+
+    def __repr__(self) -> str:
+        return f"<AnsweringSippPhone {self.callee.address} {self.state} {self.call_id}>"
+
+    def _start(self) -> None:
+        self.scenario.write_text(answering_scenario_xml(self.callee.behaviour, self.ring_ms),
+                                 encoding="iso-8859-1")
+        self.media_port = _free_udp_port(self.ip)
+        # A UAS scenario whose first twin element is a sendCmd makes SIPp the 3PCC
+        # "A" side, which connects to its twin at startup: here we listen.
+        with socket.socket() as listener:
+            listener.bind(("127.0.0.1", 0))
+            listener.listen(1)
+            listener.settimeout(0.1)
+            self._process = self._spawn(listener.getsockname()[1], self.callee.port)
+            self._sock = self._accept(listener)
+        self._reader = threading.Thread(target=self._read_events,
+                                        name=f"sipp-callee-{self._serial}", daemon=True)
+        self._reader.start()
+
+    def _accept(self, listener: socket.socket) -> socket.socket:
+        deadline = time.monotonic() + self.callees.start_timeout
+        while True:
+            try:
+                sock, _ = listener.accept()
+                sock.settimeout(None)
+                return sock
+            except TimeoutError:
+                pass
+            if self._process is not None and self._process.poll() is not None:
+                raise PhoneError(f"SIPp (callee {self.callee.address}) exited with "
+                                 f"{self._process.returncode}: {self._log_tail()}")
+            if time.monotonic() >= deadline:
+                self._stop_process()
+                raise PhoneError(f"SIPp (callee {self.callee.address}) did not connect "
+                                 f"within {self.callees.start_timeout:g}s: {self._log_tail()}")
+
+    def _spawn(self, control_port: int, sip_port: int) -> subprocess.Popen[bytes]:
+        argv = [
+            self.callees.sipp_binary, "-sf", str(self.scenario),
+            "-3pcc", f"127.0.0.1:{control_port}",
+            "-i", self.ip, "-p", str(sip_port), "-mp", str(self.media_port),
+            "-m", "1", "-aa", "-nostdin",
+            "-trace_err", "-error_file", str(self._error_log),
+            "-trace_msg", "-message_file", str(self._message_log),
+        ]
+        log.debug("starting %s: %s", self, " ".join(argv))
+        with open(self._stderr_log, "ab") as stderr:
+            return subprocess.Popen(argv, cwd=self.callees.workdir, stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.DEVNULL, stderr=stderr)
+
+    def _on_event(self, message: dict[str, str]) -> None:
+        event = message.get("x-event")
+        with self._changed:
+            if event == "invited":
+                self.call_id = message.get("call-id", "")
+                self.caller_id = message.get("x-caller-id", "")
+                self.caller_name = message.get("x-caller-name", "")
+                self.invited = True
+                self.state = "calling"
+                self._changed.notify_all()
+                return
+            if event == "digit":
+                self.received_dtmf.append(message.get("x-digit", ""))
+                self._changed.notify_all()
+                return
+            if event == "answered":
+                self.answered = True
+            elif event == "declined":
+                self.declined_status = int(message.get("x-status") or 0)
+                self._down(cause=cause_for_status(self.declined_status))
+                self._changed.notify_all()
+                return
+        super()._on_event(message)
+
+    def _on_control_closed(self) -> None:
+        with self._changed:
+            if self.state == "listening":  # never dialled: closed by close()
+                self._down(failure="never dialled")
+                self._changed.notify_all()
+                return
+        super()._on_control_closed()
+
+    def hangup(self, timeout: float = 10.0) -> None:
+        """BYE on an answered call; a phone still ringing cannot hang up here."""
+        with self._changed:
+            if self.state == "down":
+                return
+            if self.state != "up":
+                raise PhoneError(f"{self}: only an answered call can hang up (it is "
+                                 f"{self.state})")
+        super().hangup(timeout)
+
+    def find_uuid(self, timeout: float = 5.0) -> str:
+        # A dialled leg's CHANNEL_CREATE has no sip_call_id yet (capture 07d: it first
+        # appears on CHANNEL_ANSWER), so ChannelWatch cannot see it: ask uuid_getvar.
+        if not self._uuid and not self.call_id:
+            raise PhoneError(f"{self}: not dialled yet, no Call-ID to look for")
+        return super().find_uuid(timeout)
+
+    def _close(self) -> None:
+        if self.state in ("listening", "calling") and self._sock is not None:
+            sock, self._sock = self._sock, None
+            sock.close()
+            self._stop_process()
+            if self._reader is not None:
+                self._reader.join(timeout=3)
+            return
+        super()._close()

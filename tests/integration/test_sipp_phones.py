@@ -622,3 +622,262 @@ def test_channel_watch_names_an_unreachable_freeswitch():
         port = probe.getsockname()[1]
     with pytest.raises(PhoneError, match=f"cannot watch FreeSWITCH's channels at 127.0.0.1:{port}"):
         ChannelWatch("127.0.0.1", port, "ClueCon", connect_timeout=0.5)
+
+
+# ------------------------------------------------ phones FreeSWITCH dials (UAS)
+#
+# Our own caller phones (SIPp UAC) call the answering phones (SIPp UAS) directly
+# on loopback: SIPp against SIPp, with RTP watched on the loopback interface.
+
+
+ETH_P_IP = 0x0800
+PACKET_OUTGOING = 4  # a loopback packet is seen twice: leaving and arriving
+
+
+class LoopbackRtp:
+    """RTP packets crossing the loopback interface, by UDP destination port
+    (an AF_PACKET socket: needs root or CAP_NET_RAW)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_IP))
+        self.sock.bind(("lo", 0))
+        self.sock.settimeout(0.2)
+        self.packets: list[tuple[int, RtpPacket]] = []
+        self.lock = threading.Lock()
+        self.running = True
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        while self.running:
+            try:
+                frame, address = self.sock.recvfrom(65535)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            if address[2] == PACKET_OUTGOING:
+                continue
+            ip = frame[14:]
+            if len(ip) < 20 or ip[0] >> 4 != 4 or ip[9] != socket.IPPROTO_UDP:
+                continue
+            udp = ip[(ip[0] & 0x0F) * 4:]
+            if len(udp) < 20:
+                continue
+            dst_port = struct.unpack("!H", udp[2:4])[0]
+            rtp = udp[8:]
+            if rtp[0] >> 6 != 2:  # RTP version 2
+                continue
+            _, second, seq, ts, ssrc = struct.unpack("!BBHII", rtp[:12])
+            packet = RtpPacket(time.monotonic(), second & 0x7F, bool(second & 0x80), seq, ts,
+                               ssrc, rtp[12:])
+            with self.lock:
+                self.packets.append((dst_port, packet))
+
+    def to(self, port: int, pt: int) -> list[RtpPacket]:
+        with self.lock:
+            return [p for dst, p in self.packets if dst == port and p.pt == pt]
+
+    def digits_to(self, port: int) -> str:
+        """RFC 2833 digits sent to ``port``: one per event (end packets share its ts)."""
+        seen: dict[tuple[int, int], str] = {}
+        for packet in self.to(port, TE_PT):
+            if len(packet.payload) >= 4 and packet.payload[1] & 0x80:
+                seen.setdefault((packet.ssrc, packet.ts), EVENT_CODES[packet.payload[0]])
+        return "".join(seen.values())
+
+    def level_to(self, port: int, since: float, until: float) -> float:
+        payload = b"".join(p.payload for p in self.to(port, 8) if since <= p.received < until)
+        assert payload, f"no PCMA to port {port} between {since:.2f} and {until:.2f}"
+        return g711.mean_level(payload)
+
+    def wait(self, predicate, timeout: float = 5.0, what: str = "RTP") -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            assert time.monotonic() < deadline, f"no {what} within {timeout}s"
+            time.sleep(0.02)
+
+    def close(self) -> None:
+        self.running = False
+        self.thread.join(timeout=2)
+        self.sock.close()
+
+
+@pytest.fixture
+def callees(tmp_path):
+    from controller.testing.sipp_phones import SippCallees
+
+    made = SippCallees(host="127.0.0.1", dtmf="rfc2833" if raw_sockets_allowed() else "info",
+                       workdir=tmp_path / "callees")
+    yield made
+    made.close()
+
+
+def caller_phones(callee, tmp_path, dtmf: str = "info") -> SippPhones:
+    """Our SIPp caller phones aimed straight at ``callee`` (no FreeSWITCH between)."""
+    return SippPhones("127.0.0.1", callee.port, user=USER, password=PASSWORD,
+                      local_ip="127.0.0.1", dtmf=dtmf, workdir=tmp_path / "callers")
+
+
+@pytest.mark.parametrize("behaviour", ["answer", "busy", "reject", "ring"])
+def test_answering_scenarios_are_complete_xml(behaviour):
+    from controller.testing.sipp_scenario import answering_scenario_xml
+
+    text = answering_scenario_xml(behaviour)
+    root = etree.fromstring(text.encode("iso-8859-1"))
+    labels = {e.get("id") for e in root.iter("label")}
+    jumps = {e.get("next") for e in root.iter() if e.get("next")}
+    assert jumps <= labels, f"jumps to missing labels: {jumps - labels}"
+    first = [e.tag for e in root if e.tag in ("recv", "send", "sendCmd", "recvCmd")
+             and e.get("optional") != "global"]
+    # recv INVITE, then sendCmd: SIPp is a passive 3PCC A that connects to its twin.
+    assert first[:2] == ["recv", "sendCmd"]
+    assigned = {name for attr in re.findall(r'assign_to="([^"]+)"', text)
+                for name in attr.split(",")} - {"_"}
+    for name in assigned:
+        uses = len(re.findall(rf'assign_to="[^"]*\b{name}\b', text)) + \
+            len(re.findall(rf'(?:variable|test)="{name}"|\[\${name}\]', text))
+        assert uses >= 2, f"${name} is assigned but never used ({behaviour})"
+    statuses = [line.strip() for line in text.splitlines() if line.strip().startswith("SIP/2.0")]
+    expected = {"answer": ["SIP/2.0 180 Ringing"] + ["SIP/2.0 200 OK"] * 3,  # INVITE, BYE, INFO
+                "busy": ["SIP/2.0 486 Busy Here"], "reject": ["SIP/2.0 603 Decline"],
+                "ring": ["SIP/2.0 180 Ringing", "SIP/2.0 200 OK",
+                         "SIP/2.0 487 Request Terminated"]}[behaviour]
+    assert statuses == expected
+    assert ('<pause milliseconds="300"/>' in text) == (behaviour == "answer")
+
+
+def test_answering_scenario_refuses_unknown_behaviour():
+    from controller.testing.sipp_scenario import answering_scenario_xml
+
+    with pytest.raises(ValueError, match="'hold'.*answer, busy, reject, ring"):
+        answering_scenario_xml("hold")
+    with pytest.raises(ValueError, match="ring_ms"):
+        answering_scenario_xml("answer", ring_ms=-1)
+
+
+@needs_sipp
+def test_expect_refuses_bad_addresses_and_behaviours(callees):
+    with pytest.raises(ValueError, match="'a b'"):
+        callees.expect("a b", "answer")
+    with pytest.raises(ValueError, match="'hold' is not one of answer, busy"):
+        callees.expect("alice", "hold")
+    with pytest.raises(ValueError, match="port 70000"):
+        callees.expect("alice@127.0.0.1:70000", "answer")
+
+
+@needs_sipp
+def test_answering_phone_rings_answers_and_both_sides_send_rtp(callees, tmp_path):
+    if not raw_sockets_allowed():
+        pytest.skip("watching RTP on loopback needs raw sockets (root or CAP_NET_RAW)")
+    wire = LoopbackRtp()
+    try:
+        callee = callees.expect("alice", "answer")
+        assert callee.uri == f"sip:alice@127.0.0.1:{callee.port}"
+        assert not callee.dialled
+        with caller_phones(callee, tmp_path) as phones:
+            caller = phones.call("alice", caller_id="bob", caller_name="Bob Brown")
+            caller.wait_answered(timeout=5)
+            phone = callee.wait_dialled(timeout=5)
+            assert phone is not None and phone.is_up and callee.dialled
+            assert phone.call_id == caller.call_id
+            assert (phone.caller_id, phone.caller_name) == ("bob", "Bob Brown")
+            # RTP both ways: the callee's silence reaches the caller and back.
+            wire.wait(lambda: len(wire.to(caller.media_port, 8)) >= 10, what="callee's RTP")
+            wire.wait(lambda: len(wire.to(phone.media_port, 8)) >= 10, what="caller's RTP")
+            quiet_until = time.monotonic()
+            phone.start_talking()
+            talk_from = time.monotonic() + 0.1
+            time.sleep(0.5)
+            phone.stop_talking()
+            talk_until = time.monotonic()
+            assert wire.level_to(caller.media_port, quiet_until - 0.3, quiet_until) < 50
+            assert wire.level_to(caller.media_port, talk_from, talk_until) > 2000
+            if callees.dtmf == "rfc2833":
+                phone.send_dtmf("4#", gap=0.2)
+                wire.wait(lambda: len(wire.digits_to(caller.media_port)) >= 2,
+                          what="telephone-events")
+                assert wire.digits_to(caller.media_port) == "4#"
+            phone.hangup()
+            assert phone.wait_hangup(timeout=5) == "NORMAL_CLEARING"
+            assert caller.wait_hangup(timeout=5) == "NORMAL_CLEARING"
+    finally:
+        wire.close()
+
+
+def wait_until_digits(phone, digits: str, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while "".join(phone.received_dtmf) != digits:
+        assert time.monotonic() < deadline, f"callee got {phone.received_dtmf}, not {digits}"
+        time.sleep(0.02)
+
+
+@needs_sipp
+def test_answering_phone_takes_a_bye_from_the_caller(callees, tmp_path):
+    callee = callees.expect("alice", "answer", ring_seconds=0)
+    with caller_phones(callee, tmp_path) as phones:
+        caller = phones.call("alice")
+        caller.wait_answered(timeout=5)
+        phone = callee.wait_dialled(timeout=5)
+        caller.send_dtmf("79", gap=0.1)  # SIP INFO application/dtmf-relay
+        wait_until_digits(phone, "79")
+        caller.hangup()
+        assert phone.wait_hangup(timeout=5) == "NORMAL_CLEARING"
+        assert not phone.is_up
+        with pytest.raises(PhoneError, match="the call is down"):
+            phone.start_talking()
+
+
+@needs_sipp
+@pytest.mark.parametrize(("behaviour", "status", "cause"), [
+    ("busy", 486, "USER_BUSY"), ("reject", 603, "CALL_REJECTED")])
+def test_declining_phones_answer_their_status(callees, tmp_path, behaviour, status, cause):
+    callee = callees.expect("carol", behaviour)
+    with caller_phones(callee, tmp_path) as phones:
+        caller = phones.call("carol")
+        with pytest.raises(PhoneRejected) as caught:
+            caller.wait_answered(timeout=5)
+        assert (caught.value.status, caught.value.cause) == (status, cause)
+        assert callee.wait_dialled(timeout=5) is None
+        assert callee.dialled and callee.cause == cause
+
+
+@needs_sipp
+def test_ringing_phone_rings_until_cancelled(callees, tmp_path):
+    callee = callees.expect("dave", "ring")
+    with caller_phones(callee, tmp_path) as phones:
+        caller = phones.call("dave")
+        with pytest.raises(TimeoutError, match="not answered"):
+            caller.wait_answered(timeout=1)
+        assert callee.dialled and callee.phone.state == "calling"
+        with pytest.raises(PhoneError, match="only an answered call"):
+            callee.phone.hangup()
+        caller.hangup(timeout=5)  # CANCEL: the callee answers 200, then 487
+        assert caller.wait_hangup() == "ORIGINATOR_CANCEL"
+        assert callee.wait_dialled(timeout=5) is None
+        assert callee.phone.wait_hangup(timeout=5) == "ORIGINATOR_CANCEL"
+
+
+@needs_sipp
+def test_unreachable_phone_has_nothing_listening(callees, tmp_path):
+    callee = callees.expect("erin", "unreachable")
+    with caller_phones(callee, tmp_path) as phones:
+        caller = phones.call("erin")
+        with pytest.raises(TimeoutError):
+            caller.wait_answered(timeout=1)
+    assert not callee.dialled
+    with pytest.raises(TimeoutError, match="nothing listens"):
+        callee.wait_dialled(timeout=0.1)
+
+
+@needs_sipp
+def test_close_stops_callees_that_were_never_dialled(tmp_path):
+    from controller.testing.sipp_phones import SippCallees
+
+    callees = SippCallees(host="127.0.0.1", dtmf="info", workdir=tmp_path)
+    waiting = callees.expect("frank", "answer")
+    assert waiting.phone.sipp_running
+    callees.close()
+    assert not waiting.phone.sipp_running
+    with pytest.raises(PhoneError, match="closed"):
+        callees.expect("frank", "answer")
