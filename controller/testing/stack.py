@@ -14,7 +14,8 @@ taken relative to the application).
 Against a real FreeSWITCH (FS_ESL_HOST, FS_ESL_PORT, FS_ESL_PASSWORD, FS_SIP_HOST,
 FS_SIP_PORT, FS_SIP_USER, FS_SIP_PASSWORD, CC_OUTBOUND_LISTEN_PORT, CC_TEST_HOST)
 the phones are SIPp processes and the controller listens where FreeSWITCH's
-dialplan sends calls.
+dialplan sends calls. Phones FreeSWITCH dials: ``callee, to = stack.expect_phone("alice",
+"answer")`` (the simulator's, or a SIPp answering phone on CC_TEST_HOST), then dial ``to``.
 
 gevent must have patched the standard library before this module is imported
 (the pytest plugin does it; so does ``conference-controller``).
@@ -233,6 +234,23 @@ class Stack:
         headers = {**self.auth_headers, **kwargs.pop("headers", {})}
         kwargs.setdefault("timeout", 10)
         return requests.request(method, self.api_base + path, headers=headers, **kwargs)
+
+    def expect_phone(self, address: str, behaviour: str = "answer",
+                     sim_to: str | None = None) -> tuple[Any, str]:
+        """A phone FreeSWITCH will dial, and the ``to`` that reaches it.
+
+        On the simulator: ``phones.expect(address, behaviour)`` and ``sim_to`` (default
+        ``address``: a user, or ``sip:`` + ``user@host:port``). On a real FreeSWITCH: a
+        SIPp answering phone for the user part of ``address``, listening on this host,
+        and its ``sip:<user>@<CC_TEST_HOST or 127.0.0.1>:<port>`` (dialled through
+        ``sofia/<profile>/``); a bare user there would be dialled as user/<id>, a
+        registration no SIPp phone has."""
+        if self.real:
+            callee = self.phones.expect(address.split("@")[0], behaviour)
+            return callee, callee.uri
+        if sim_to is None:
+            sim_to = f"sip:{address}" if "@" in address else address
+        return self.phones.expect(address, behaviour), sim_to
 
     def api(self, command: str) -> str:
         """A FreeSWITCH API command through the controller's inbound connection."""

@@ -4,9 +4,11 @@ there -> the answered leg's outbound socket back to the controller -> the applic
 answer URL (Direction outbound) -> a room; the outcome of an unanswered call reaches the
 application's hangup URL with FreeSWITCH's cause.
 
-Phones that FreeSWITCH dials are the simulator's (``stack.phones.expect``); a real
-FreeSWITCH needs answering SIPp phones, which controller/testing/sipp_phones.py does not
-offer yet, so these tests skip there.
+Phones that FreeSWITCH dials come from ``stack.expect_phone``: the simulator's, or on a
+real FreeSWITCH (FS_ESL_HOST) SIPp answering phones on this host
+(controller/testing/sipp_phones.py SippCallees), dialled as
+``sip:<user>@<CC_TEST_HOST or 127.0.0.1>:<port>`` through ``sofia/<profile>/``. On the
+simulator the tests keep their own destinations (user/<id> included).
 """
 
 from __future__ import annotations
@@ -20,12 +22,6 @@ from controller.dialer import DialRequest, Outcome
 ROOM_DOC = "<Response><Conference>{room}</Conference></Response>"
 
 
-@pytest.fixture(autouse=True)
-def _answering_phones(stack: Stack) -> None:
-    if not hasattr(stack.phones, "expect"):
-        pytest.skip("needs phones that FreeSWITCH can dial (simulator only for now)")
-
-
 def dial(stack: Stack, **body: object):
     return stack.rest("POST", "/v1/calls", json=body)
 
@@ -34,20 +30,21 @@ def test_answered_call_fetches_the_answer_url_as_outbound_and_joins_a_room(
         stack: Stack, recorder: AppRecorder, room):
     name = room("dialled")
     recorder.documents["/out-answer"] = ROOM_DOC.format(room=name)
-    callee = stack.phones.expect("alice@127.0.0.1:5090", "answer")
-    reply = dial(stack, to="sip:alice@127.0.0.1:5090", **{"from": "+15551230000"},
+    callee, to = stack.expect_phone("alice@127.0.0.1:5090", "answer")
+    reply = dial(stack, to=to, **{"from": "+15551230000"},
                  caller_name="Front Desk", answer_url=stack.app_url + "/out-answer")
     assert reply.status_code == 201, reply.text
     call_uuid = reply.json()["call_uuid"]
-    assert reply.json()["to"] == "sip:alice@127.0.0.1:5090"
+    assert reply.json()["to"] == to
     answer = recorder.wait_for("/out-answer")[0]
     assert (answer["Direction"], answer["CallUUID"]) == ("outbound", call_uuid)
-    assert (answer["From"], answer["To"]) == ("+15551230000", "sip:alice@127.0.0.1:5090")
+    assert (answer["From"], answer["To"]) == ("+15551230000", to)
     assert answer["CallerName"] == "Front Desk"
     wait_until(lambda: member_of(stack, name, call_uuid), what="the dialled leg in the room")
     phone = callee.wait_dialled()
     assert phone.uuid == call_uuid
-    # caller id as the callee's phone sees it (the simulator's view of the INVITE)
+    # caller id as the callee's phone sees it: the INVITE's From (the simulator's model
+    # of it, or the From header a SIPp phone received)
     assert (phone.caller_id, phone.caller_name) == ("+15551230000", "Front Desk")
     phone.hangup()
     hangup = recorder.wait_for("/hangup", CallUUID=call_uuid)[0]
@@ -62,8 +59,8 @@ def test_answered_call_fetches_the_answer_url_as_outbound_and_joins_a_room(
 ])
 def test_unanswered_call_reaches_the_hangup_url_with_its_cause(
         stack: Stack, recorder: AppRecorder, behaviour: str, cause: str):
-    stack.phones.expect("bob", behaviour)
-    reply = dial(stack, to="bob", answer_url=stack.app_url + "/never",
+    _, to = stack.expect_phone("bob", behaviour)
+    reply = dial(stack, to=to, answer_url=stack.app_url + "/never",
                  hangup_url=stack.app_url + "/dial-ended", ring_timeout=2)
     assert reply.status_code == 201, reply.text
     call_uuid = reply.json()["call_uuid"]
@@ -77,8 +74,8 @@ def test_unanswered_call_reaches_the_hangup_url_with_its_cause(
 def test_time_limit_ends_the_answered_call(stack: Stack, recorder: AppRecorder, room):
     name = room("limited")
     recorder.documents["/out-answer"] = ROOM_DOC.format(room=name)
-    stack.phones.expect("carol", "answer")
-    reply = dial(stack, to="carol", answer_url=stack.app_url + "/out-answer", time_limit=2)
+    _, to = stack.expect_phone("carol", "answer")
+    reply = dial(stack, to=to, answer_url=stack.app_url + "/out-answer", time_limit=2)
     assert reply.status_code == 201, reply.text
     call_uuid = reply.json()["call_uuid"]
     hangup = recorder.wait_for("/hangup", CallUUID=call_uuid, timeout=20)[0]
@@ -86,10 +83,10 @@ def test_time_limit_ends_the_answered_call(stack: Stack, recorder: AppRecorder, 
 
 
 def test_cancel_hangs_up_a_ringing_call(stack: Stack, recorder: AppRecorder):
-    callee = stack.phones.expect("dave", "ring")
+    callee, to = stack.expect_phone("dave", "ring")
     outcomes: list = []
     handle = stack.controller.dialer.dial(DialRequest(
-        to="dave", answer=_hook(stack, "/never"), timeout_secs=30,
+        to=to, answer=_hook(stack, "/never"), timeout_secs=30,
         on_outcome=outcomes.append, state={"ticket": "42"}))
     wait_until(lambda: callee.dialled or stack.api(f"uuid_exists {handle.uuid}") == "true",
                what="the leg to ring")

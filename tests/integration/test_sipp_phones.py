@@ -881,3 +881,20 @@ def test_close_stops_callees_that_were_never_dialled(tmp_path):
     assert not waiting.phone.sipp_running
     with pytest.raises(PhoneError, match="closed"):
         callees.expect("frank", "answer")
+
+
+@needs_sipp
+def test_stack_gives_a_real_freeswitch_a_sipp_phone_and_its_uri(callees, tmp_path):
+    # The real-FreeSWITCH branch of Stack.expect_phone without a FreeSWITCH: the stack is
+    # not started; its phones are answering SIPp phones, and the `to` it hands out must
+    # reach them (here our SIPp caller plays FreeSWITCH and dials it).
+    from controller.testing.stack import Stack
+
+    stack = Stack(tmp_path, simulate=True)
+    stack.real, stack.phones = True, callees
+    callee, to = stack.expect_phone("alice@127.0.0.1:5090", "busy")
+    assert to == callee.uri and to.startswith("sip:alice@127.0.0.1:") and callee.port != 5090
+    with caller_phones(callee, tmp_path) as phones:
+        with pytest.raises(PhoneRejected, match="USER_BUSY"):
+            phones.call("alice").wait_answered(timeout=5)
+    assert callee.dialled
