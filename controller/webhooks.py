@@ -208,6 +208,7 @@ class Webhooks:
         # PoolManager.urlopen with what PoolManager.request would hand it (our headers
         # replace the pool's; a body method gets them as an HTTPHeaderDict), without the
         # two layers of generic argument handling in between.
+        method = method.upper()  # as PoolManager.request does
         response = self.pool.urlopen(
             method, url, body=payload,
             headers=sent_headers if method in _URL_METHODS else HTTPHeaderDict(sent_headers),
