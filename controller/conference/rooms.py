@@ -34,7 +34,7 @@ from typing import Protocol
 import gevent
 import gevent.lock
 
-from controller.conference import silence
+from controller.conference import recording_index, silence
 from controller.conference.events import (
     END_BY_MEMBER,
     END_LAST_LEFT,
@@ -926,6 +926,10 @@ class RoomManager:
         kind = EventKind.RECORDING_FAILED if error else EventKind.RECORDING_COMPLETED
         room_name = self.app_room_name(fs_room) or fs_room
         owner = MemberFacts(room_name, event.get("Conference-Unique-ID", ""), "", "")
+        if not error:  # listed with its conference after the room is gone (cXML REST)
+            recording_index.save(self.recordings_local_dir, recording_index.FinishedRecording(
+                recording_id, owner.conference_uuid, room_name, fmt, duration_ms,
+                facts.start_ms, end_ms))
         record_var = event.get(f"{RECORD_VAR}{_hex(recording_id)}")
         if record_var:
             fields = record_var.split("|", 5)

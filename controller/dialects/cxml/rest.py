@@ -7,13 +7,15 @@ fields the SDK reads; errors are Twilio's ``{"code", "message", "more_info",
 parameters). FreeSWITCH's ``conference json_list`` is the truth about rooms and
 members; SIDs are derived from its UUIDs (``sids``), so any controller answers the same.
 
-Conferences   GET list (FriendlyName, Status), GET one, POST Status=completed / AnnounceUrl
+Conferences   GET list (FriendlyName, Status), GET one (an ended one while its recordings
+              are kept: Status completed), POST Status=completed / AnnounceUrl
 Participants  POST create (dial To into the room, by ConferenceSid or FriendlyName),
               GET list, GET one (CallSid or label), POST Muted / Hold / HoldUrl /
               AnnounceUrl / Coaching + CallSidToCoach, DELETE (leaves; Dial action follows)
 Calls         POST create (dial To; the answered call fetches Url or runs Twiml);
               POST Url(+Method) / Twiml / Status=completed|canceled on a live call
-Recordings    GET a conference's live recordings; GET one recording's metadata or media
+Recordings    GET a conference's recordings (live: in-progress; finished: completed, from
+              controller.conference.recording_index); GET one recording's metadata or media
 """
 
 from __future__ import annotations
@@ -32,7 +34,9 @@ from flask import Blueprint, Response, jsonify, request, send_file
 from werkzeug.exceptions import HTTPException
 
 from controller.calls import HangupCall, RedirectCall
+from controller.conference import recording_index
 from controller.conference.events import END_BY_API
+from controller.conference.recording_index import FinishedRecording
 from controller.conference.rooms import RoomError
 from controller.dialects.cxml import markup, outbound, participants, sids
 from controller.dialects.cxml.params import API_VERSION, rfc2822
@@ -140,11 +144,49 @@ class CxmlRest:
                 if self.service.rooms.app_room_name(str(c.get("conference_name", ""))) is not None]
 
     def conference(self, conference_sid: str) -> dict[str, Any]:
+        conf = self.live_conference(conference_sid)
+        if conf is None:
+            raise not_found(f"Conference {conference_sid}")
+        return conf
+
+    def live_conference(self, conference_sid: str) -> dict[str, Any] | None:
         uuid = sids.uuid_of(conference_sid, sids.CONFERENCE)
         for conf in self.conferences() if uuid else ():
             if conf.get("conference_uuid") == uuid:
                 return conf
-        raise not_found(f"Conference {conference_sid}")
+        return None
+
+    def finished_recordings(self, conference_sid: str) -> list[FinishedRecording]:
+        """The conference's completed recordings whose files are still there (the files
+        are the application's to delete; a deleted one is no longer listed)."""
+        uuid = sids.uuid_of(conference_sid, sids.CONFERENCE)
+        if uuid is None:
+            return []
+        return [r for r in recording_index.of_conference(
+                    self.service.rooms.recordings_local_dir, uuid)
+                if os.path.isfile(self.service.rooms.local_recording_path(r.recording_id, r.fmt))]
+
+    def ended_conference_view(self, conference_sid: str,
+                              recordings: list[FinishedRecording]) -> dict[str, Any]:
+        """An ended conference, as its recordings remember it (its name, and no earlier
+        than its first recording began): Twilio's ``completed``."""
+        return {
+            "sid": conference_sid,
+            "account_sid": self.dialect.account.sid,
+            "friendly_name": recordings[0].room,
+            "status": "completed",
+            "date_created": rfc2822(recordings[0].start_ms * 1000),
+            "date_updated": rfc2822(max(r.end_ms for r in recordings) * 1000),
+            "api_version": API_VERSION,
+            "region": "us1",
+            "reason_conference_ended": None,  # not kept after the room is gone
+            "call_sid_ending_conference": None,
+            "uri": self.uri("Conferences", f"{conference_sid}.json"),
+            "subresource_uris": {
+                "participants": self.uri("Conferences", conference_sid, "Participants.json"),
+                "recordings": self.uri("Conferences", conference_sid, "Recordings.json"),
+            },
+        }
 
     def uri(self, *parts: str) -> str:
         return "/".join((f"/{API_VERSION}/Accounts/{self.dialect.account.sid}", *parts))
@@ -291,7 +333,13 @@ def create_blueprint(service: Any, dialect: Any) -> Blueprint:
     @blueprint.get("/Conferences/<conference_sid>.json")
     @guarded
     def get_conference(conference_sid: str) -> Any:
-        return jsonify(rest.conference_view(rest.conference(conference_sid)))
+        live = rest.live_conference(conference_sid)
+        if live is not None:
+            return jsonify(rest.conference_view(live))
+        finished = rest.finished_recordings(conference_sid)
+        if not finished:  # an ended conference is known by its recordings only
+            raise not_found(f"Conference {conference_sid}")
+        return jsonify(rest.ended_conference_view(conference_sid, finished))
 
     @blueprint.post("/Conferences/<conference_sid>.json")
     @guarded
@@ -449,9 +497,13 @@ def create_blueprint(service: Any, dialect: Any) -> Blueprint:
     @blueprint.get("/Conferences/<conference_sid>/Recordings.json")
     @guarded
     def list_recordings(conference_sid: str) -> Any:
-        conf = rest.conference(conference_sid)
-        views = []
-        for member in conf.get("members") or []:
+        conf = rest.live_conference(conference_sid)
+        finished = rest.finished_recordings(conference_sid)
+        if conf is None and not finished:
+            raise not_found(f"Conference {conference_sid}")
+        views = [_recording_view(rest, r.recording_id, r.fmt, conference_sid, "completed", r)
+                 for r in finished]
+        for member in (conf or {}).get("members") or []:
             if member.get("type") == "recording_node" and member.get("record_path"):
                 recording_id, ext = os.path.splitext(os.path.basename(member["record_path"]))
                 views.append(_recording_view(rest, recording_id, ext.lstrip("."),
@@ -576,14 +628,19 @@ def _recording_file(service: Any, recording_id: str) -> tuple[str, str] | None:
 
 
 def _recording_view(rest: CxmlRest, recording_id: str, fmt: str, conference_sid: str | None,
-                    status: str) -> dict[str, Any]:
+                    status: str, finished: FinishedRecording | None = None) -> dict[str, Any]:
     sid = sids.recording_sid(recording_id)
-    return {
+    view = {
         "sid": sid, "account_sid": rest.dialect.account.sid, "conference_sid": conference_sid,
         "call_sid": None, "status": status, "channels": 1, "source": "DialConference",
         "media_url": rest.dialect.account.recording_url(recording_id) + f".{fmt}",
         "api_version": API_VERSION, "uri": rest.uri("Recordings", f"{sid}.json"),
     }
+    if finished is not None:
+        view.update({"duration": str(round(finished.duration_ms / 1000)),
+                     "start_time": rfc2822(finished.start_ms * 1000),
+                     "date_created": rfc2822(finished.start_ms * 1000)})
+    return view
 
 
 def _live_call(service: Any, call_sid: str) -> Any:

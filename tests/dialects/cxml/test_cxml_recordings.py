@@ -14,6 +14,7 @@ import gevent
 import pytest
 import requests
 from cxml_testapp import ACCOUNT_SID, AUTH_TOKEN, wait_until
+from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.twiml.voice_response import Dial, VoiceResponse
 
 from controller.conference import silence
@@ -152,3 +153,33 @@ def test_conference_recordings_are_trimmed_by_default_and_kept_with_do_not_trim(
     head, tail, kept_count = first_and_last_window(media(kept["RecordingUrl"] + ".wav"))
     assert head < silence.THRESHOLD_RMS and tail < silence.THRESHOLD_RMS, (head, tail)
     assert kept_count > count  # the silences around the burst are still there
+
+
+def test_an_ended_conference_keeps_its_recordings_listed_across_a_restart(
+        cxml_stack, cxml_app, client, room_name):
+    done = record_a_burst(cxml_stack, cxml_app, room_name, "do-not-trim")
+    conference_sid = done["ConferenceSid"]
+    # The room is gone from FreeSWITCH...
+    wait_until(lambda: room_name not in cxml_stack.api("conference list"), what="room gone")
+    # ...and the controller restarts: what it knows must come from disk.
+    cxml_stack.stop_controller_service()
+    cxml_stack.start_controller_service()
+
+    conference = client.conferences(conference_sid).fetch()
+    assert (conference.sid, conference.status, conference.friendly_name) == \
+        (conference_sid, "completed", room_name)
+    listed = client.conferences(conference_sid).recordings.list()
+    assert [r.sid for r in listed] == [done["RecordingSid"]]
+    assert listed[0].status == "completed" and listed[0].conference_sid == conference_sid
+    assert listed[0].duration == done["RecordingDuration"]
+    assert media(done["RecordingUrl"] + ".wav")[:4] == b"RIFF"
+
+    # Without its recordings, an ended conference is unknown again (Twilio's 20404).
+    recording_file = next(p for p in (cxml_stack.tmp_path / "recordings").glob("*.wav")
+                          if p.stem.replace("-", "") == done["RecordingSid"][2:])
+    recording_file.unlink()
+    with pytest.raises(TwilioRestException) as missing:
+        client.conferences(conference_sid).fetch()
+    assert missing.value.status == 404 and missing.value.code == 20404
+    with pytest.raises(TwilioException, match="20404"):  # the SDK's list raises the base class
+        client.conferences("CF" + "0" * 32).recordings.list()
