@@ -898,3 +898,24 @@ def test_stack_gives_a_real_freeswitch_a_sipp_phone_and_its_uri(callees, tmp_pat
         with pytest.raises(PhoneRejected, match="USER_BUSY"):
             phones.call("alice").wait_answered(timeout=5)
     assert callee.dialled
+
+
+@needs_sipp
+def test_commands_back_to_back_are_all_taken_on_both_sides(callees, tmp_path):
+    # SIPp refused (and aborted the call for) a twin command that arrived between an
+    # acknowledgement and the next recvCmd; both scenarios now acknowledge from the
+    # element right before it. Failed 5 of 5 for the caller before.
+    callee = callees.expect("alice", "answer", ring_seconds=0)
+    with caller_phones(callee, tmp_path) as phones:
+        caller = phones.call("alice")
+        caller.wait_answered(timeout=5)
+        phone = callee.wait_dialled(timeout=5)
+        for _ in range(5):
+            caller.start_talking()
+            caller.stop_talking()
+            phone.start_talking()
+            phone.stop_talking()
+        assert caller.is_up and phone.is_up
+        caller.start_talking()
+        caller.hangup()
+        assert phone.wait_hangup(timeout=5) == "NORMAL_CLEARING"
