@@ -108,6 +108,12 @@ def _event(name: str, extra: str = "") -> str:
     return f"  <sendCmd>\n    <![CDATA[\n{lines}    ]]>\n  </sendCmd>\n"
 
 
+# The answer: PCMA as the capture phones answered (07d variable_switch_r_sdp: "m=audio
+# 17004 RTP/AVP 8 101"), but telephone-event on 96, the only payload type SIPp 3.6's
+# play_dtmf sends. FreeSWITCH offered 101; that it takes 96 from an answer for the events
+# it receives is not backed by a capture yet (switch_rtp.c only decodes packets whose
+# type equals recv_te): if a real FreeSWITCH ignores the callee's RFC 2833 digits, use
+# dtmf="info" (liberal-dtmf) until it is checked.
 _ANSWER_SDP_200 = """
   <send retrans="500">
     <![CDATA[
