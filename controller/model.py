@@ -176,6 +176,18 @@ class RoomHooks:
 
 
 @dataclass(frozen=True)
+class StayRecording:
+    """Record this call, what it says and what it hears, while it is in the room (cXML
+    ``<Dial record>``): FreeSWITCH's ``uuid_record`` on the call from its join to its
+    leaving. ``dual``: two channels (the caller left, what it hears right)."""
+
+    dual: bool = False
+    callback: Webhook | None = None
+    events: frozenset[EventKind] = frozenset()  # empty: completed and failed
+    trim_silence: bool = False
+
+
+@dataclass(frozen=True)
 class ConferenceJoin:
     """Join a room; every seed attribute of the four clouds, in neutral terms.
 
@@ -214,6 +226,7 @@ class ConferenceJoin:
     # Leading and trailing silence cut from the finished recording before it is reported
     # (cXML trim="trim-silence"); WAV only (controller.conference.silence).
     trim_silence: bool = False
+    stay_recording: StayRecording | None = None  # this call's own recording while in the room
     room_hooks: RoomHooks | None = None
     hold: bool = False  # join on hold (hears nothing, is not heard)
     hold_sound: str = ""  # played to the member while held

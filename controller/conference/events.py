@@ -73,6 +73,8 @@ class RecordingFacts:
     start_ms: int = 0
     end_ms: int = 0
     error: str = ""
+    channels: int = 1
+    call_leg: bool = False  # one call's own recording (model.StayRecording), not the room's
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,8 @@ class FinishedRecording:
     duration_ms: int
     start_ms: int
     end_ms: int
+    channels: int = 1
+    call_uuid: str = ""  # a call's own recording in the room (StayRecording); "": the room's
 
 
 def _conference_dir(recordings_dir: str, conference_uuid: str) -> str | None:

@@ -47,6 +47,7 @@ from controller.conference.events import (
     TranscriptionFacts,
 )
 from controller.conference.plan import JoinPlan
+from controller.conference.stay_recording import StayRecorder
 from controller.esl import EslError, Event, InboundClient
 from controller.freeswitch import conference as fsconf
 from controller.freeswitch import replies, scheduler
@@ -311,12 +312,18 @@ class RoomManager:
         # Set in a cluster (controller.cluster.takeover.ClusterRooms): every controller
         # sees every room's events, one reports each; rooms go in the room directory.
         self.cluster: RoomCluster | None = None
+        # Calls recorded while they are in a room (ConferenceJoin.stay_recording).
+        self.stay = StayRecorder(
+            esl, notifier, recordings_fs_dir=recordings_fs_dir,
+            recordings_local_dir=recordings_local_dir, url_for=self.recording_url,
+            once=lambda key: self.cluster is None or self.cluster.once(key))
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> None:
         self._consumer = self.esl.subscribe("rooms", ["conference::maintenance"])
         self.esl.on_connect(self.resync)
         self._greenlet = gevent.spawn(self._consume)
+        self.stay.start_listening()
 
     def stop(self) -> None:
         if self._greenlet is not None:
@@ -325,6 +332,7 @@ class RoomManager:
             self.esl.unsubscribe(self._consumer)
         for timer in self._timers.values():
             timer.kill(block=False)
+        self.stay.stop_listening()
 
     def lock(self, fs_room: str) -> gevent.lock.Semaphore:
         return self._locks.setdefault(fs_room, gevent.lock.Semaphore())
@@ -464,6 +472,7 @@ class RoomManager:
                 room.announced.discard(event.get("Member-ID", ""))
                 self._room_event(room, EventKind.MEMBER_LEFT, event, member=member)
                 self._coach_left(room, event.get("Member-ID", ""))
+            self.stay.stop(event.unique_id)  # its own recording ends with its stay
         elif action in MEMBER_STATE_ACTIONS:
             room = self.rooms.get(fs_room)
             if room is not None:
@@ -684,6 +693,11 @@ class RoomManager:
         ``join.hold_sound``, resolved by the caller (None: use it as it is)."""
         if event is not None:
             self._member_added(plan.fs_room, event)
+        if join.stay_recording is not None:
+            try:
+                self.stay.start(member.call_uuid, member, join.stay_recording, dialect, api)
+            except Exception as exc:  # the member stays in the room; the failure is logged
+                log.error("rooms: recording call %s failed: %s", member.call_uuid, exc)
         stamp = event.timestamp_us if event is not None else 0
         room = self._room(plan.fs_room)
         room.uuid = room.uuid or member.conference_uuid

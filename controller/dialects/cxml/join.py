@@ -4,6 +4,8 @@ Attribute                       neutral
 Dial action/method              action (the request after leaving the room)
 Dial hangupOnStar               hangup_on_star
 Dial timeLimit (default 14400)  member_time_limit (this call's stay, not the room's)
+Dial record (-dual), trim,      stay_recording: this call recorded while in the room
+  recordingStatusCallback*        (uuid_record; trim default trim-silence, as Twilio's)
 Conference muted                muted
 beep true/false/onEnter/onExit  enter_sound / exit_sound (FreeSWITCH beeps)
 startConferenceOnEnter          start_on_enter (false: muted with hold music until a starter)
@@ -30,6 +32,7 @@ from controller.model import (
     EventKind,
     RecordFormat,
     RoomHooks,
+    StayRecording,
     Webhook,
 )
 
@@ -58,6 +61,14 @@ def conference_join(dial: Mapping[str, Any], conference: Mapping[str, Any],
     if conference["recordingStatusCallback"] is not None:
         recording_callback = Webhook(conference["recordingStatusCallback"],
                                      conference["recordingStatusCallbackMethod"])
+    stay_recording = None
+    if dial["record"] is not None:
+        hook = dial["recordingStatusCallback"]
+        stay_recording = StayRecording(
+            dual=dial["record"] == "dual",
+            callback=Webhook(hook, dial["recordingStatusCallbackMethod"]) if hook else None,
+            events=_events(dial["recordingStatusCallbackEvent"], DEFAULT_RECORDING_EVENTS),
+            trim_silence=dial["trim"])
     wait_url = conference["waitUrl"]
     action = None
     if dial["action"] is not None:
@@ -85,4 +96,5 @@ def conference_join(dial: Mapping[str, Any], conference: Mapping[str, Any],
         room_hooks=room_hooks,
         coach=(conference["coach"],) if conference["coach"] else (),
         label=conference["participantLabel"],
+        stay_recording=stay_recording,
     )

@@ -225,6 +225,15 @@ class _Walker:
                 conference = self._conference(child)
         if not children and not (element.text or "").strip():
             self.problem(element, Issue("Dial needs a <Conference>"))
+        if values is not None and values["record"] is None:
+            for name in ("recordingStatusCallback", "recordingStatusCallbackEvent",
+                         "recordingStatusCallbackMethod"):
+                if name in element.attrib:
+                    self.problem(element, Issue(
+                        f"{name} reports Dial's recording: give record=\"record-from-answer\" "
+                        "(or -dual), or use <Conference record> and its own "
+                        "recordingStatusCallback", name, element.attrib[name]))
+                    return None
         if values is None or conference is None:
             return None
         return conference_join(values, *conference)

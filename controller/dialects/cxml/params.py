@@ -163,8 +163,9 @@ def recording_params(account: Account, event: EngineEvent, call_uuid: str = "") 
         "RecordingUrl": account.recording_url(recording.recording_id)
         if recording and recording.recording_id else "",
         "RecordingStatus": status,
-        "RecordingChannels": "1",
-        "RecordingSource": "DialConference",
+        "RecordingChannels": str(recording.channels) if recording else "1",
+        # The caller's own recording (<Dial record>) or the conference's.
+        "RecordingSource": "DialVerb" if recording and recording.call_leg else "DialConference",
         "Timestamp": rfc2822(event.timestamp_us) if event.timestamp_us else "",
     }
     if call_uuid:

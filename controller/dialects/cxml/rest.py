@@ -637,6 +637,9 @@ def _recording_view(rest: CxmlRest, recording_id: str, fmt: str, conference_sid:
         "api_version": API_VERSION, "uri": rest.uri("Recordings", f"{sid}.json"),
     }
     if finished is not None:
+        if finished.call_uuid:  # the caller's own recording (<Dial record>)
+            view.update({"call_sid": sids.call_sid(finished.call_uuid), "source": "DialVerb",
+                         "channels": finished.channels})
         view.update({"duration": str(round(finished.duration_ms / 1000)),
                      "start_time": rfc2822(finished.start_ms * 1000),
                      "date_created": rfc2822(finished.start_ms * 1000)})

@@ -240,23 +240,11 @@ def gather(values: Mapping[str, Any], prompts: tuple, source_url: str) -> Gather
 GATHER = VerbSpec(tag="Gather", attrs=GATHER_ATTRS, assemble=lambda v, _: v)
 
 # ----------------------------------------------------------------- Dial + Conference
-DIAL = VerbSpec(
-    tag="Dial",
-    attrs=(
-        Attr("action", "action", URL, None),
-        Attr("method", "method", METHOD, HttpMethod.POST),
-        Attr("hangupOnStar", "hangup_on_star", BOOL, False),
-        Attr("timeLimit", "time_limit", Int(1, MAX_SECONDS), 14_400),
-        Attr("record", "record", Choice({"do-not-record": False, "false": False}), False),
-        Attr("trim", "trim", Choice({"do-not-trim": "do-not-trim"}), "do-not-trim"),
-        # These concern dialing a number; with <Conference> they have no effect (README).
-        Attr("timeout", "timeout", Int(1, 600), 30),
-        Attr("callerId", "caller_id", Label(), ""),
-        Attr("answerOnBridge", "answer_on_bridge", BOOL, False),
-        Attr("ringTone", "ring_tone", Label(), ""),
-    ),
-    assemble=lambda v, _: v,
-)
+DIAL_RECORD = Choice({
+    "do-not-record": None, "false": None,
+    "true": "mono", "record-from-answer": "mono", "record-from-ringing": "mono",
+    "record-from-answer-dual": "dual", "record-from-ringing-dual": "dual",
+})
 
 STATUS_EVENT_WORDS = {
     "start": (EventKind.ROOM_STARTED,),
@@ -275,6 +263,32 @@ RECORDING_EVENT_WORDS = {
     "absent": (EventKind.RECORDING_FAILED,),
     "failed": (EventKind.RECORDING_FAILED,),
 }
+
+DIAL = VerbSpec(
+    tag="Dial",
+    attrs=(
+        Attr("action", "action", URL, None),
+        Attr("method", "method", METHOD, HttpMethod.POST),
+        Attr("hangupOnStar", "hangup_on_star", BOOL, False),
+        Attr("timeLimit", "time_limit", Int(1, MAX_SECONDS), 14_400),
+        # The caller's call recorded while it is in the conference: None, "mono" or
+        # "dual". With <Conference> the call is answered already, so "from ringing" and
+        # "from answer" both begin at the join.
+        Attr("record", "record", DIAL_RECORD, None),
+        Attr("trim", "trim", TRIM, True),  # Twilio's default for Dial record
+        Attr("recordingStatusCallback", "recording_status_callback", URL, None),
+        Attr("recordingStatusCallbackMethod", "recording_status_callback_method", METHOD,
+             HttpMethod.POST),
+        Attr("recordingStatusCallbackEvent", "recording_status_callback_event",
+             Words(RECORDING_EVENT_WORDS), None),
+        # These concern dialing a number; with <Conference> they have no effect (README).
+        Attr("timeout", "timeout", Int(1, 600), 30),
+        Attr("callerId", "caller_id", Label(), ""),
+        Attr("answerOnBridge", "answer_on_bridge", BOOL, False),
+        Attr("ringTone", "ring_tone", Label(), ""),
+    ),
+    assemble=lambda v, _: v,
+)
 
 CONFERENCE = VerbSpec(
     tag="Conference",
@@ -331,12 +345,8 @@ REFUSED: dict[str, dict[str, str]] = {
         "hints", "language", "partialResultCallback", "partialResultCallbackMethod",
         "profanityFilter", "speechTimeout", "speechModel", "enhanced", "bargeIn", "debug")},
     "Dial": {
-        "recordingStatusCallback": "Dial recording records a call leg; for a conference use "
-                                   '<Conference record="record-from-start"> and its '
-                                   "recordingStatusCallback",
-        "recordingStatusCallbackMethod": "see recordingStatusCallback",
-        "recordingStatusCallbackEvent": "see recordingStatusCallback",
-        "recordingTrack": "see recordingStatusCallback",
+        "recordingTrack": "Dial record records both directions (record-from-answer-dual "
+                          "puts them in two channels)",
         "sequential": "this controller dials only <Conference>",
         "referUrl": "SIP REFER is not supported",
         "referMethod": "SIP REFER is not supported",
@@ -350,10 +360,6 @@ REFUSED: dict[str, dict[str, str]] = {
 # Values refused with their reason (attribute -> raw value -> reason).
 REFUSED_VALUES: dict[tuple[str, str], dict[str, str]] = {
     ("Gather", "input"): {"speech": _SPEECH, "dtmf speech": _SPEECH, "speech dtmf": _SPEECH},
-    ("Dial", "record"): {value: "Dial record records a call leg; for a conference use "
-                         '<Conference record="record-from-start">'
-                         for value in ("true", "record-from-answer", "record-from-ringing",
-                                       "record-from-answer-dual", "record-from-ringing-dual")},
 }
 
 ANSWER_VERBS: dict[str, VerbSpec] = {

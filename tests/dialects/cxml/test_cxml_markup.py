@@ -158,3 +158,33 @@ def test_dial_action_names_the_callers_own_stay_in_the_room():
     assert params.dial_action_params(params.Account("AC" + "1" * 32), call,
                                      CallStatus.IN_PROGRESS, unknown, None,
                                      now_us=1)["DialCallDuration"] == "0"
+
+
+def test_dial_record_becomes_the_callers_stay_recording():
+    def dial_of(**dial: str):
+        response = VoiceResponse()
+        verb = Dial(**dial)
+        verb.conference("room1")
+        response.append(verb)
+        return parse(response)[0]
+
+    assert dial_of().stay_recording is None
+    assert dial_of(record="do-not-record").stay_recording is None
+    mono = dial_of(record="record-from-answer", recording_status_callback="https://a.example/r")
+    assert (mono.stay_recording.dual, mono.stay_recording.trim_silence) == (False, True)
+    assert mono.stay_recording.callback.url == "https://a.example/r"
+    assert mono.stay_recording.events == {EventKind.RECORDING_COMPLETED,
+                                          EventKind.RECORDING_FAILED}
+    dual = dial_of(record="record-from-ringing-dual", trim="do-not-trim",
+                   recording_status_callback_event="in-progress")
+    assert (dual.stay_recording.dual, dual.stay_recording.trim_silence) == (True, False)
+    assert dual.stay_recording.callback is None
+    assert dual.stay_recording.events == {EventKind.RECORDING_STARTED}
+    assert dial_of(record="true").stay_recording.dual is False
+
+    with pytest.raises(XmlError, match='recordingStatusCallback reports Dial.s recording'):
+        dial_of(recording_status_callback="https://a.example/r")
+    with pytest.raises(XmlError, match="record must be"):
+        dial_of(record="record-from-start")
+    with pytest.raises(XmlError, match="Dial record records both directions"):
+        dial_of(record="true", recording_track="inbound")

@@ -14,6 +14,7 @@ import gevent
 import pytest
 import requests
 from cxml_testapp import ACCOUNT_SID, AUTH_TOKEN, wait_until
+from stack import real_freeswitch
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.twiml.voice_response import Dial, VoiceResponse
 
@@ -183,3 +184,78 @@ def test_an_ended_conference_keeps_its_recordings_listed_across_a_restart(
     assert missing.value.status == 404 and missing.value.code == 20404
     with pytest.raises(TwilioException, match="20404"):  # the SDK's list raises the base class
         client.conferences("CF" + "0" * 32).recordings.list()
+
+
+# ----------------------------------------------------------------- <Dial record>
+def dial_recorded(room: str, **dial: str) -> str:
+    response = VoiceResponse()
+    recorded = Dial(action="/after", recording_status_callback="/dialrec",
+                    recording_status_callback_event="in-progress completed", **dial)
+    recorded.conference(room)
+    response.append(recorded)
+    return str(response)
+
+
+def plain_conference(room: str) -> str:
+    response = VoiceResponse()
+    dial = Dial()
+    dial.conference(room)
+    response.append(dial)
+    return str(response)
+
+
+def test_dial_record_records_the_caller_while_in_the_conference(
+        cxml_stack, cxml_app, client, room_name):
+    documents = {
+        "host": plain_conference(room_name),
+        "dual": dial_recorded(room_name, record="record-from-answer-dual", trim="do-not-trim"),
+        "trimmed": dial_recorded(room_name, record="record-from-ringing"),
+    }
+    cxml_app.documents["/answer"] = lambda p: documents[p["From"]]
+    after = VoiceResponse()
+    after.pause(length=30)  # the call stays up after leaving the room
+    cxml_app.documents["/after"] = str(after)
+    host = cxml_stack.phones.call("1000", caller_id="host")
+    host.wait_answered(timeout=10)
+    dual = cxml_stack.phones.call("1000", caller_id="dual")
+    dual.wait_answered(timeout=10)
+    dual_sid = "CA" + dual.uuid.replace("-", "")
+    started = cxml_app.wait_for("/dialrec", RecordingStatus="in-progress", CallSid=dual_sid)[0]
+    assert started["RecordingSource"] == "DialVerb" and started["RecordingChannels"] == "2"
+    conference_sid = started["ConferenceSid"]
+
+    # Live: the conference's Recordings do not list a call's recording until it is done.
+    gevent.sleep(0.5)
+    client.conferences(conference_sid).participants(dual_sid).delete()  # leaves the room
+    done = cxml_app.wait_for("/dialrec", RecordingStatus="completed", CallSid=dual_sid)[0]
+    assert dual.is_up  # the recording ended with the stay, not with the call
+    assert cxml_app.wait_for("/after", CallSid=dual_sid)[0]["DialCallSid"] == dual_sid
+    assert done["RecordingSid"] == started["RecordingSid"]
+    assert (done["RecordingSource"], done["RecordingChannels"]) == ("DialVerb", "2")
+    assert done["RecordingDuration"].isdigit()
+    assert media(done["RecordingUrl"] + ".wav")[:4] == b"RIFF"
+
+    listed = {r.sid: r for r in client.conferences(conference_sid).recordings.list()}
+    assert listed[done["RecordingSid"]].call_sid == dual_sid
+    assert listed[done["RecordingSid"]].source == "DialVerb"
+    assert listed[done["RecordingSid"]].channels == 2
+    assert client.recordings(done["RecordingSid"]).fetch().status == "completed"
+
+    # trim-silence (Dial's default): the simulator's call recordings are silence only,
+    # so nothing is left once trimmed; a real FreeSWITCH records the phone's audio.
+    trimmed = cxml_stack.phones.call("1000", caller_id="trimmed")
+    trimmed.wait_answered(timeout=10)
+    trimmed_sid = "CA" + trimmed.uuid.replace("-", "")
+    cxml_app.wait_for("/dialrec", RecordingStatus="in-progress", CallSid=trimmed_sid)
+    gevent.sleep(0.5)
+    trimmed.hangup()  # hanging up ends the stay and the recording
+    cut = cxml_app.wait_for("/dialrec", RecordingStatus="completed", CallSid=trimmed_sid)[0]
+    assert cut["RecordingChannels"] == "1"
+    if not real_freeswitch():
+        assert cut["RecordingDuration"] == "0"
+        with wave.open(io.BytesIO(media(cut["RecordingUrl"] + ".wav")), "rb") as cut_file:
+            assert cut_file.getnframes() == 0
+    host.hangup()
+    dual.hangup()
+    assert all(r["valid"] for r in cxml_app.requests), [r for r in cxml_app.requests
+                                                        if not r["valid"]]
