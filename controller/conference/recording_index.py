@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import re
+import uuid
 from dataclasses import asdict, dataclass
 
 log = logging.getLogger(__name__)
@@ -51,9 +52,10 @@ def save(recordings_dir: str, recording: FinishedRecording) -> None:
     path = os.path.join(folder, f"{recording.recording_id}.json")
     try:
         os.makedirs(folder, exist_ok=True)
-        with open(f"{path}.tmp", "w", encoding="utf-8") as out:
+        temporary = f"{path}.{os.getpid()}.{uuid.uuid4().hex}.tmp"  # one per writer
+        with open(temporary, "w", encoding="utf-8") as out:
             json.dump(asdict(recording), out)
-        os.replace(f"{path}.tmp", path)
+        os.replace(temporary, path)
     except OSError as exc:
         log.warning("recording %s: its facts could not be kept in %s: %s",
                     recording.recording_id, folder, exc)
@@ -68,7 +70,7 @@ def of_conference(recordings_dir: str, conference_uuid: str) -> list[FinishedRec
         return []
     found = []
     for name in names:
-        if not name.endswith(".json"):
+        if not name.endswith(".json"):  # skips a writer's temporary file
             continue
         try:
             with open(os.path.join(folder, name), encoding="utf-8") as source:

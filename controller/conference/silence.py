@@ -16,6 +16,7 @@ import array
 import math
 import os
 import sys
+import uuid
 import wave
 
 WINDOW_MS = 20  # one FreeSWITCH frame at the usual 20 ms ptime
@@ -67,7 +68,10 @@ def trim_wav(path: str, threshold: float = THRESHOLD_RMS) -> int:
                            "PCM (what FreeSWITCH writes) is trimmed")
     first, end = quiet_bounds(frames, params.nchannels, params.framerate, threshold)
     size = params.nchannels * params.sampwidth
-    temporary = f"{path}.trim"
+    # A name of its own: in a cluster every controller sees the recording stop and trims
+    # it. Trimming is idempotent (the windows of a trimmed file line up with the
+    # original's) and the rename atomic, so they all end with the same file and duration.
+    temporary = f"{path}.{os.getpid()}.{uuid.uuid4().hex}.trim"
     with wave.open(temporary, "wb") as target:
         target.setnchannels(params.nchannels)
         target.setsampwidth(params.sampwidth)

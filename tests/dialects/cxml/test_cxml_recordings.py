@@ -74,6 +74,17 @@ def test_trim_wav_rewrites_the_file(tmp_path):
         assert trimmed.getnframes() == RATE * 400 // 1000
         frames = trimmed.readframes(trimmed.getnframes())
     assert rms(frames[:320]) > silence.THRESHOLD_RMS and rms(frames[-320:]) > 100
+    # Idempotent (every controller of a cluster trims the same file): same bytes again.
+    assert silence.trim_wav(str(path)) == 400
+    with wave.open(str(path), "rb") as again:
+        assert again.readframes(again.getnframes()) == frames
+    assert [p.name for p in tmp_path.iterdir()] == ["r.wav"]  # no temporary file left
+
+    odd = tmp_path / "odd.wav"  # sound not on a window boundary: the windows still line up
+    odd.write_bytes(wav_bytes(pcm(("quiet", 510), ("tone", 405), ("quiet", 300))))
+    first = silence.trim_wav(str(odd))
+    assert silence.trim_wav(str(odd)) == first
+    odd.unlink()
 
     all_quiet = tmp_path / "q.wav"
     all_quiet.write_bytes(wav_bytes(pcm(("quiet", 300))))
