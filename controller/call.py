@@ -498,7 +498,8 @@ class CallSession:
         try:
             body, final_url = self.engine.webhooks.fetch_document(
                 hook, payload.fields, app.xml_max_bytes, fallback,
-                signer=self.dialect.name, as_json=payload.json)
+                signer=self.dialect.name,
+                as_json=payload.json and hook.method is not HttpMethod.GET)
         except WebhookError as exc:
             raise DocumentError(f"cannot fetch {exc.url}: {exc.reason}") from None
         if not body.strip():

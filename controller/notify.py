@@ -19,7 +19,7 @@ from typing import Any
 from controller import dialects
 from controller.conference.events import EngineEvent
 from controller.dialects.base import Payload
-from controller.model import Webhook
+from controller.model import HttpMethod, Webhook
 from controller.outbox import Delivery
 from controller.signing import SIGNATURE_HEADER, sign
 from controller.webhooks import JSON, Signer, Webhooks, auth_headers
@@ -55,7 +55,9 @@ def delivery_for(hook: Webhook, payload: Payload, lane: str, dialect: str,
     if fallback is not None:  # tried when hook.url finally fails, with its own credentials
         common.update(fallback_url=fallback.url, fallback_method=fallback.method.value,
                       fallback_headers=auth_headers(fallback))
-    if payload.json:
+    # A GET has no body: its fields travel as query parameters, whatever the face's POSTs
+    # carry (Bandwidth's conferenceEventMethod=GET, for one).
+    if payload.json and hook.method is not HttpMethod.GET:
         return Delivery(body=json.dumps(payload.fields, separators=(",", ":")).encode(),
                         content_type=JSON, **common)
     return Delivery(form={k: str(v) for k, v in payload.fields.items()}, **common)

@@ -58,9 +58,11 @@ class BandwidthApp:
 
     def _serve(self, path: str) -> FlaskResponse:
         path = "/" + path
-        body = request.get_json(silent=True) or {}
+        # A GET webhook carries its fields in the query string (it has no body).
+        body = (request.get_json(silent=True) or {}) if request.method == "POST" \
+            else request.args.to_dict()
         self.requests.append({"path": path, "auth": request.headers.get("Authorization", ""),
-                              "body": body})
+                              "body": body, "method": request.method})
         if path in self.statuses:
             return FlaskResponse(status=self.statuses[path])
         if path in self.audio:
@@ -183,6 +185,17 @@ def test_conference_webhooks_parse_into_the_sdk_models_with_tag_auth_and_timeout
     done = ConferenceCompletedCallback.from_dict(
         app.wait_for("/conf", eventType="conferenceCompleted")[0])
     assert exit_.call_id == join.call_id and done.tag == "room-tag"
+
+
+def test_get_conference_webhooks_carry_their_fields_in_the_query(stack, app, name):
+    app.documents["/answer"] = bxml(Conference(
+        name, conference_event_url="/conf", conference_event_method="GET", tag="q-tag"))
+    alice = stack.phones.call("2000", caller_id="alice")
+    join = app.wait_for("/conf", eventType="conferenceMemberJoin")[0]
+    assert join["name"] == name and join["tag"] == "q-tag"
+    assert ids.call_uuid(join["callId"]) == alice.uuid
+    assert {r["method"] for r in app.requests if r["path"] == "/conf"} == {"GET"}
+    alice.hangup()
 
 
 def test_a_failing_event_url_falls_back_with_its_own_credentials(stack, app, name):
