@@ -394,22 +394,7 @@ def create_blueprint(service: Any, dialect: Any) -> Blueprint:
             wanted = participants.participant_dial(params, room)
         except participants.ParameterError as exc:
             raise invalid(exc.name, exc.message) from None
-        call_uuid = str(uuidlib.uuid4())
-        progress = CallProgress(service, dialect, wanted.status_hook, wanted.status_events)
-        dial = DialRequest(
-            to=wanted.to, from_number=wanted.from_number, from_name=wanted.from_name,
-            dialect=dialect.name, document=wanted.document,
-            hangup=wanted.status_hook if "completed" in wanted.status_events else None,
-            timeout_secs=wanted.ring_seconds, time_limit_secs=wanted.time_limit,
-            call_uuid=call_uuid, on_outcome=progress.outcome)
-        try:
-            leg, _ = service.dialer.prepare(dial)  # refused here: nothing dialled, no callback
-            progress.initiated(leg)
-            service.dialer.dial(dial)
-        except DialError as exc:
-            raise invalid(_DIAL_NAMES.get(exc.field, exc.field), exc.message) from None
-        except DialUnavailable as exc:
-            raise TwilioError(503, 20503, str(exc)) from None
+        call_uuid = dial_out(wanted, from_name=wanted.from_name)
         conference = sids.conference_sid(str(conf.get("conference_uuid", ""))) if conf else None
         call_sid = sids.call_sid(call_uuid)
         now = rfc2822(int(time.time() * 1e6))
@@ -527,6 +512,27 @@ def create_blueprint(service: Any, dialect: Any) -> Blueprint:
         raise TwilioError(404, 20404, f"Recording {sid} exists as .{fmt} only (this "
                                       "controller does not convert recordings)")
 
+    def dial_out(wanted: Any, **fields: Any) -> str:
+        """Dial the leg ``wanted`` describes, with its status callbacks; returns the call's
+        uuid. Input the dialer refuses raises before anything is dialled (no callback)."""
+        call_uuid = str(uuidlib.uuid4())
+        progress = CallProgress(service, dialect, wanted.status_hook, wanted.status_events)
+        dial = DialRequest(
+            to=wanted.to, from_number=wanted.from_number, dialect=dialect.name,
+            document=wanted.document,
+            hangup=wanted.status_hook if "completed" in wanted.status_events else None,
+            timeout_secs=wanted.ring_seconds, time_limit_secs=wanted.time_limit,
+            call_uuid=call_uuid, on_outcome=progress.outcome, **fields)
+        try:
+            leg, _ = service.dialer.prepare(dial)
+            progress.initiated(leg)
+            service.dialer.dial(dial)
+        except DialError as exc:
+            raise invalid(_DIAL_NAMES.get(exc.field, exc.field), exc.message) from None
+        except DialUnavailable as exc:
+            raise TwilioError(503, 20503, str(exc)) from None
+        return call_uuid
+
     # ------------------------------------------------------------ calls
     @blueprint.post("/Calls.json")
     @guarded
@@ -537,22 +543,7 @@ def create_blueprint(service: Any, dialect: Any) -> Blueprint:
             wanted = outbound.calls_create(params, app.xml_max_bytes, app.xml_max_depth)
         except participants.ParameterError as exc:
             raise invalid(exc.name, exc.message) from None
-        call_uuid = str(uuidlib.uuid4())
-        progress = CallProgress(service, dialect, wanted.status_hook, wanted.status_events)
-        dial = DialRequest(
-            to=wanted.to, from_number=wanted.from_number, dialect=dialect.name,
-            answer=wanted.answer, document=wanted.document,
-            hangup=wanted.status_hook if "completed" in wanted.status_events else None,
-            timeout_secs=wanted.ring_seconds, time_limit_secs=wanted.time_limit,
-            call_uuid=call_uuid, on_outcome=progress.outcome)
-        try:
-            leg, _ = service.dialer.prepare(dial)  # refused here: nothing dialled, no callback
-            progress.initiated(leg)
-            service.dialer.dial(dial)
-        except DialError as exc:
-            raise invalid(_DIAL_NAMES.get(exc.field, exc.field), exc.message) from None
-        except DialUnavailable as exc:
-            raise TwilioError(503, 20503, str(exc)) from None
+        call_uuid = dial_out(wanted, answer=wanted.answer)
         sid = sids.call_sid(call_uuid)
         response = jsonify(outbound.call_resource(
             sid, dialect.account.sid, wanted, rfc2822(int(time.time() * 1e6)),
