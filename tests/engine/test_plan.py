@@ -128,7 +128,9 @@ def test_every_conference_join_field_is_used_by_the_plan():
                          # the room manager's (controller.conference.rooms)
                          "room_hooks", "recording_callback", "recording_events",
                          "record_min_members", "hold", "hold_sound", "coach",
-                         "single_coach",
+                         "single_coach", "trim_silence",
+                         # the stay's own call recording (controller.conference.stay_recording)
+                         "stay_recording",
                          # the member's own webhooks (controller.conference.member)
                          "callback_events",
                          # the member's (controller.conference.member): a FreeSWITCH task
