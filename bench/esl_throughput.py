@@ -187,7 +187,7 @@ def _outbound(sim: Simulator, port: int, server_done: list) -> dict[str, float]:
 
 
 def run() -> dict:
-    from controller.demo import _free_port
+    from controller.testing.stack import free_port as _free_port
 
     port = _free_port()
     with tempfile.TemporaryDirectory() as tmp:
