@@ -24,7 +24,6 @@ gevent must have patched the standard library before this module is imported
 from __future__ import annotations
 
 import os
-import random
 import socket
 import time
 from collections.abc import Callable, Mapping
@@ -42,25 +41,8 @@ from controller.testing.recorder import RecordingApp
 API_TOKEN = "test-token"
 
 
-# Ports handed out here are bound later by someone else (the controller, the simulator's
-# dialplan needs the port first). A port the kernel picked (bind to 0) lies in its
-# ephemeral range, where it may meanwhile become the source port of any outgoing
-# connection (Linux: net.ipv4.ip_local_port_range, 32768-60999 by default), and the
-# later bind fails with EADDRINUSE. Ports below that range are never given out that way.
-_PICKABLE = range(20000, 32768)
-
-
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free just now, outside the ephemeral range."""
-    for _ in range(200):
-        port = random.choice(_PICKABLE)
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    with socket.socket() as probe:  # a machine with that whole range in use
+    with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
 
