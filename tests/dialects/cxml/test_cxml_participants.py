@@ -1,25 +1,23 @@
 """Twilio's Participants create through the official SDK
 (``client.conferences(sid).participants.create``): the controller dials the number on
-the shared Dialer (the simulator's phones answer, are busy...), the answered leg joins
-the room with the parameters as its <Conference> attributes, and the participant's
-call-progress StatusCallbacks validate with RequestValidator."""
+the shared Dialer (phones that answer, are busy, never answer or are not there), the
+answered leg joins the room with the parameters as its <Conference> attributes, and the
+participant's call-progress StatusCallbacks validate with RequestValidator.
+
+Phones FreeSWITCH dials come from ``stack.expect_phone``: the simulator's, or on a real
+FreeSWITCH (FS_ESL_HOST) SIPp answering phones on this host, dialled at the ``to`` it
+returns. Everything asserted here is visible on both: the application's requests, the
+SDK's REST answers, the phones' SIP view and FreeSWITCH's ``conference json_list``."""
 
 from __future__ import annotations
 
 import pytest
 from cxml_testapp import wait_until
 from hearing import members
-from stack import real_freeswitch
 from test_cxml_end_to_end import conference_document, join, sid_of
 from twilio.base.exceptions import TwilioRestException
 
-ALICE = "sip:alice@127.0.0.1:5090"
-
-
-@pytest.fixture(autouse=True)
-def _dialable_phones(cxml_stack) -> None:
-    if real_freeswitch() or not hasattr(cxml_stack.phones, "expect"):
-        pytest.skip("needs phones that FreeSWITCH can dial (simulator only for now)")
+ALICE = "sip:alice@127.0.0.1:5090"  # never dialled: refused requests only
 
 
 def by_uuid(stack, room: str) -> dict[str, dict]:
@@ -31,15 +29,16 @@ def test_participant_dialled_into_a_live_conference_by_its_sid(
     cxml_app.documents["/answer"] = conference_document(room_name)
     host = join(cxml_stack, cxml_app, "host")
     conference = client.conferences.list(friendly_name=room_name)[0]
-    callee = cxml_stack.phones.expect("alice@127.0.0.1:5090", "answer")
+    callee, to = cxml_stack.expect_phone("alice@127.0.0.1:5090", "answer")
     created = client.conferences(conference.sid).participants.create(
-        from_="+15551230000", to=ALICE, label="agent", muted=True, beep="false",
+        from_="+15551230000", to=to, label="agent", muted=True, beep="false",
         caller_display_name="Front Desk",
         status_callback=cxml_stack.app_url + "/progress",
         status_callback_event=["initiated", "answered", "completed"])
     assert created.conference_sid == conference.sid and created.label == "agent"
     assert created.call_sid.startswith("CA") and len(created.call_sid) == 34
-    phone = callee.wait_dialled()
+    phone = callee.wait_dialled(timeout=10)
+    assert phone is not None
     assert sid_of(phone) == created.call_sid
     assert (phone.caller_id, phone.caller_name) == ("+15551230000", "Front Desk")
 
@@ -57,7 +56,7 @@ def test_participant_dialled_into_a_live_conference_by_its_sid(
     progress = cxml_app.wait_for("/progress", 2)
     assert [p["CallStatus"] for p in progress] == ["initiated", "in-progress"]
     assert all(p["CallSid"] == created.call_sid and p["Direction"] == "outbound-api"
-               and p["From"] == "+15551230000" and p["To"] == ALICE for p in progress)
+               and p["From"] == "+15551230000" and p["To"] == to for p in progress)
     assert [int(p["SequenceNumber"]) for p in progress] == [0, 1]
     phone.hangup()
     done = cxml_app.wait_for("/progress", 3)[2]
@@ -71,9 +70,9 @@ def test_participant_dialled_into_a_live_conference_by_its_sid(
 
 def test_participant_by_friendly_name_creates_the_room_with_its_callbacks(
         cxml_stack, cxml_app, client, room_name):
-    cxml_stack.phones.expect("bob@127.0.0.1:5090", "answer")
+    callee, to = cxml_stack.expect_phone("bob@127.0.0.1:5090", "answer")
     created = client.conferences(room_name).participants.create(
-        from_="+15551230000", to="sip:bob@127.0.0.1:5090",
+        from_="+15551230000", to=to,
         conference_status_callback=cxml_stack.app_url + "/room",
         conference_status_callback_event=["start", "join"],
         start_conference_on_enter=True, end_conference_on_exit=True)
@@ -84,6 +83,9 @@ def test_participant_by_friendly_name_creates_the_room_with_its_callbacks(
     assert joined["EndConferenceOnExit"] == "true"
     conference = client.conferences.list(friendly_name=room_name)[0]
     assert conference.sid == joined["ConferenceSid"]
+    phone = callee.wait_dialled(timeout=10)
+    assert phone is not None and sid_of(phone) == created.call_sid
+    assert phone.uuid in by_uuid(cxml_stack, room_name)  # FreeSWITCH's own listing
     client.conferences(conference.sid).update(status="completed")
     wait_until(lambda: room_name not in cxml_stack.api("conference list"),
                what="the room to end")
@@ -94,13 +96,16 @@ def test_participant_by_friendly_name_creates_the_room_with_its_callbacks(
     ("unreachable", "failed", "NORMAL_TEMPORARY_FAILURE")])
 def test_unanswered_participant_reports_completed_with_its_status(
         cxml_stack, cxml_app, client, room_name, behaviour, status, cause):
-    cxml_stack.phones.expect("carol@127.0.0.1:5090", behaviour)
+    callee, to = cxml_stack.expect_phone("carol@127.0.0.1:5090", behaviour)
     created = client.conferences(room_name).participants.create(
-        from_="+15551230000", to="sip:carol@127.0.0.1:5090", timeout=5,
+        from_="+15551230000", to=to, timeout=5,
         status_callback=cxml_stack.app_url + "/progress")
     done = cxml_app.wait_for("/progress", timeout=20)[0]  # only "completed" by default
     assert (done["CallStatus"], done["HangupCause"]) == (status, cause)
     assert done["CallSid"] == created.call_sid and done["valid"]
+    assert done["To"] == to
+    if behaviour != "unreachable":
+        assert callee.dialled  # the INVITE reached the phone: the cause is its answer
     assert room_name not in cxml_stack.api("conference list")
 
 
