@@ -71,6 +71,8 @@ def test_created_call_runs_the_answer_bxml_and_reports_its_end(stack, app, name)
     assert ended.call_id == created.call_id and ended.tag == "ticket-7"
 
 
+# FreeSWITCH's causes behind them (capture README, 07c/07d): 486 gives USER_BUSY, 180 alone
+# until originate_timeout NO_ANSWER, a port nothing listens on NORMAL_TEMPORARY_FAILURE.
 @pytest.mark.parametrize(("behaviour", "cause"), [
     ("busy", "busy"), ("ring", "timeout"), ("unreachable", "error")])
 def test_unanswered_call_reports_its_cause_to_the_disconnect_url(

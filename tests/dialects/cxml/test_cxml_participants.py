@@ -91,6 +91,8 @@ def test_participant_by_friendly_name_creates_the_room_with_its_callbacks(
                what="the room to end")
 
 
+# FreeSWITCH's causes (capture README, 07c/07d): 486 gives USER_BUSY, 180 alone until
+# originate_timeout NO_ANSWER, a port nothing listens on NORMAL_TEMPORARY_FAILURE (ICMP).
 @pytest.mark.parametrize(("behaviour", "status", "cause"), [
     ("busy", "busy", "USER_BUSY"), ("ring", "no-answer", "NO_ANSWER"),
     ("unreachable", "failed", "NORMAL_TEMPORARY_FAILURE")])
