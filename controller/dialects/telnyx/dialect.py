@@ -61,8 +61,10 @@ class TelnyxDialect(Dialect):
             # A member's own callback: its floor changes (joined/left come from the room).
             made = None
             if event.kind is EventKind.FLOOR_CHANGED and event.call is not None:
+                state = CALLS.get(event.call.uuid)
                 fields = webhooks.conference_fields(event)
-                fields["client_state"] = CALLS.get(event.call.uuid).client_state or None
+                fields["client_state"] = state.client_state or None
+                fields["connection_id"] = state.connection_id
                 made = "conference.floor.changed", fields
         if made is None:
             return None

@@ -377,6 +377,14 @@ def create_blueprint(service: Any) -> Blueprint:
         body = fields()
         return once(control_id, body, lambda: (200, calls.run(control_id, action, body)))
 
+    # Telnyx's "Update client state" is a PUT (the SDK's calls.actions.update_client_state,
+    # telnyx/resources/calls/actions.py: self._put(".../actions/client_state_update")).
+    @blueprint.put("/calls/<control_id>/actions/client_state_update")
+    def update_client_state(control_id: str) -> Response:
+        body = fields()
+        return once(control_id, body, lambda: (200, calls.run(control_id,
+                                                              "client_state_update", body)))
+
     @blueprint.post("/calls")
     def dial() -> Response:
         body = fields()

@@ -54,8 +54,20 @@ def iso(epoch_us: int) -> str:
     return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
+# Events Telnyx delivers without the ``data``/``meta`` wrapper: the event object itself
+# (its ``occurred_at`` is in the payload). Telnyx's callback reference for
+# conference.floor.changed shows ``{"record_type", "event_type", "id", "payload"}`` at the
+# top, and the SDK's model of it (telnyx/types/conference_floor_changed.py,
+# ConferenceFloorChanged) has no ``data``: wrapped, ``webhooks.unwrap`` reads it as another
+# event type.
+UNWRAPPED_EVENTS = frozenset({"conference.floor.changed"})
+
+
 def envelope(event_type: str, payload: Mapping[str, Any], occurred_us: int,
              delivered_to: str) -> dict[str, Any]:
+    if event_type in UNWRAPPED_EVENTS:
+        return {"record_type": "event", "event_type": event_type, "id": str(uuid.uuid4()),
+                "payload": dict(payload)}
     return {
         "data": {"record_type": "event", "event_type": event_type, "id": str(uuid.uuid4()),
                  "occurred_at": iso(occurred_us), "payload": dict(payload)},

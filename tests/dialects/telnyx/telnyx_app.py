@@ -50,7 +50,7 @@ class TelnyxApp:
     def of(self, event_type: str, **payload: Any) -> list[Any]:
         found = []
         for event in self.events:
-            data = event.data
+            data = self.event_data(event)
             if data is None or data.event_type != event_type:
                 continue
             if all(getattr(data.payload, k, None) == v for k, v in payload.items()):
@@ -65,11 +65,17 @@ class TelnyxApp:
             if len(found) >= count:
                 return found
             gevent.sleep(0.02)
-        seen = [e.data.event_type for e in self.events if e.data is not None]
+        seen = [d.event_type for d in map(self.event_data, self.events) if d is not None]
         raise AssertionError(f"expected {count} {event_type} {payload}; got {seen}; "
                              f"refused: {self.refused}; bodies: {self.bodies[-3:]}")
 
     def types(self, call_control_id: str) -> list[str]:
-        return [e.data.event_type for e in self.events
-                if e.data is not None and getattr(e.data.payload, "call_control_id", None)
+        return [d.event_type for d in map(self.event_data, self.events)
+                if d is not None and getattr(d.payload, "call_control_id", None)
                 == call_control_id]
+
+    @staticmethod
+    def event_data(event: Any) -> Any:
+        """The event object: under ``data`` for most events; conference.floor.changed is
+        delivered unwrapped (the SDK's ConferenceFloorChanged has no ``data``)."""
+        return event.data if hasattr(event, "data") else event
