@@ -6,6 +6,7 @@ import gc
 import logging
 import os
 import signal
+import socket
 
 import gevent
 import gevent.event
@@ -43,8 +44,13 @@ class _NoDelayWSGIServer(WSGIServer):
 
 
 class ControllerService:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, *, outbound_listener: socket.socket | None = None,
+                 http_listener: socket.socket | None = None):
+        """``outbound_listener``/``http_listener``: sockets already bound and listening, used
+        instead of binding ``[outbound]``/``[http]`` listen_host:listen_port (a test stack
+        binds port 0 first, to learn the ports it then configures); closed by ``stop``."""
         self.settings = settings
+        self._http_listener = http_listener
         fs = settings.freeswitch
         clients = {
             f"{host}:{port}": InboundClient(
@@ -84,6 +90,7 @@ class ControllerService:
         self.outbound = OutboundServer(
             settings.outbound.listen_host, settings.outbound.listen_port,
             self.engine.handle_call, command_timeout=fs.command_timeout,
+            listener=outbound_listener,
         )
         self.dialer = Dialer(self.esl, settings,
                              lambda: connect_address(settings.outbound, self.outbound.address))
@@ -147,9 +154,11 @@ class ControllerService:
         self.esl.start()
         self.outbound.start()
         app = create_app(self)
+        http_at = self._http_listener if self._http_listener is not None else (
+            self.settings.http.listen_host, self.settings.http.listen_port)
+        self._http_listener = None  # the server owns it now
         self.http = _NoDelayWSGIServer(
-            (self.settings.http.listen_host, self.settings.http.listen_port),
-            app, log=None, error_log=logging.getLogger("http"),
+            http_at, app, log=None, error_log=logging.getLogger("http"),
         )
         self.http.start()
         log.info("controller listening: outbound ESL %s:%d, HTTP %s:%d, FreeSWITCH %s:%d",
@@ -170,6 +179,9 @@ class ControllerService:
         self.outbound.stop(timeout=2)
         if self.http is not None:
             self.http.stop(timeout=2)
+        elif self._http_listener is not None:  # never started: nobody else closes it
+            self._http_listener.close()
+            self._http_listener = None
         self.rooms.stop()
         self.esl.stop()
         self.webhooks.flush(timeout=5)

@@ -10,6 +10,7 @@ in its own greenlet. The session is closed on every path out of the handler.
 from __future__ import annotations
 
 import logging
+import socket
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -303,12 +304,19 @@ class OutboundServer:
     """Accepts FreeSWITCH's outbound sockets and runs ``handler(session)`` for each."""
 
     def __init__(self, host: str, port: int, handler: CallHandler, *,
-                 command_timeout: float = 5.0, backlog: int = 1024):
+                 command_timeout: float = 5.0, backlog: int = 1024,
+                 listener: socket.socket | None = None):
+        """``listener``: a socket already bound and listening (then ``host``/``port`` are
+        not used), e.g. bound to port 0 by whoever must learn the port before we start;
+        it is closed by ``stop``."""
         self.handler = handler
         self.command_timeout = command_timeout
         self.sessions: set[OutboundSession] = set()
         self.accepted = 0
-        self._server = StreamServer((host, port), self._handle, backlog=backlog)
+        if listener is not None:  # its backlog was set by whoever called listen()
+            self._server = StreamServer(listener, self._handle)
+        else:
+            self._server = StreamServer((host, port), self._handle, backlog=backlog)
 
     def start(self) -> None:
         """Bind and accept. Raises OSError naming the address when it cannot bind."""

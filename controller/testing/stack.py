@@ -42,9 +42,85 @@ API_TOKEN = "test-token"
 
 
 def free_port() -> int:
+    """A loopback port nobody uses right now, and nothing more: until something binds it,
+    an outgoing connection may take it as its source port. A server of this process
+    binds port 0 itself instead (ReservedPort); this is for ports that must stay unused."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def _holding_socket(host: str, port: int) -> socket.socket | None:
+    """A socket bound to ``host:port`` (0: one the kernel picks), with SO_REUSEADDR and never
+    listening: while it is open Linux hands the port to no outgoing connection
+    (net/ipv4/inet_hashtables.c, __inet_hash_connect skips a port that has a bound
+    socket) yet lets a server with SO_REUSEADDR, gevent's default, bind and listen there
+    (net/ipv4/inet_connection_sock.c, inet_bind_conflict: reusable sockets that do not
+    listen share a port). Other systems refuse that second bind: None there, after
+    trying it. OSError when the port is taken."""
+    hold = socket.socket()
+    hold.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        hold.bind((host, port))
+    except OSError:
+        hold.close()
+        raise
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(hold.getsockname()[:2])
+            probe.listen(1)
+        except OSError:
+            hold.close()
+            return None
+    return hold
+
+
+class ReservedPort:
+    """A TCP port for a server, picked by the kernel (bind to port 0) and bound from that
+    moment on, never picked first and bound later: in between, an outgoing connection can
+    take a port as its source port (CI: "cannot listen for FreeSWITCH on
+    127.0.0.1:40821: Address already in use").
+
+    ``take_listener()`` hands over a socket already listening on it, once; the server
+    closes it when it stops. A server started again later (a controller restart, or one in
+    another process: ``release_listener()`` first) binds ``port`` itself; meanwhile a
+    holding socket keeps the port from outgoing connections where the system allows it
+    (Linux: see _holding_socket). ``port``: a given one instead of a free one."""
+
+    def __init__(self, host: str, port: int = 0, *, backlog: int, what: str):
+        self.host = host
+        self._listener: socket.socket | None = None
+        self._hold: socket.socket | None = None
+        try:
+            self._hold = _holding_socket(host, port)
+            held = self._hold.getsockname()[1] if self._hold is not None else port
+            self._listener = socket.socket()
+            self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self._listener.bind((host, held))
+            self._listener.listen(backlog)
+        except OSError as exc:
+            self.close()
+            raise OSError(exc.errno, f"cannot listen for {what} on {host}:{port}: "
+                                     f"{exc.strerror}") from None
+        self.port: int = self._listener.getsockname()[1]
+
+    def take_listener(self) -> socket.socket | None:
+        """The listening socket, the first time; None afterwards (bind ``port`` then)."""
+        listener, self._listener = self._listener, None
+        return listener
+
+    def release_listener(self) -> None:
+        """Stop listening, for a server in another process to bind ``port``."""
+        listener = self.take_listener()
+        if listener is not None:
+            listener.close()
+
+    def close(self) -> None:
+        self.release_listener()
+        if self._hold is not None:
+            self._hold.close()
+            self._hold = None
 
 
 def real_freeswitch() -> bool:
@@ -69,8 +145,14 @@ class Stack:
 
     ``control_port``: also start the simulator's HTTP control server there (0: any free
     port; None: none), so other processes can place calls (``conference-controller sim
-    call``). ``http_port``/``outbound_port``: the controller's ports (None: free ones).
+    call``). ``http_port``/``outbound_port``: the controller's ports (None: ones the
+    kernel picks, known as ``.http_port``/``.outbound_port`` once started).
     ``simulate``: True for the simulator even when FS_ESL_HOST names a real FreeSWITCH.
+
+    Every server binds its port before anything is told it (the simulator's listeners,
+    the application's server: port 0; the controller's: a ReservedPort each, bound before
+    the settings and the simulator's dialplan name it), so none can lose its port to an
+    outgoing connection's source port.
     """
 
     def __init__(self, tmp_path: Path | str, app: Any = None,
@@ -93,11 +175,22 @@ class Stack:
         self.app_server: WSGIServer | None = None
         self.requests: RecordingApp | None = None
         self.app_url = app.rstrip("/") if isinstance(app, str) else ""
-        self.http_port = http_port or free_port()  # known up front: RecordUrl is built from it
+        # Bound at start (ReservedPort); public_base_url (RecordUrl...) is built from it.
+        self.http_port = http_port or 0
         self.outbound_port = outbound_port or 0
+        self._ports: dict[str, ReservedPort] = {}  # "http", "outbound": the controller's
 
     # ------------------------------------------------------------ settings
     def settings_overrides(self) -> dict[str, dict[str, str]]:
+        """The controller settings of this stack, for a controller started elsewhere (another
+        process): the stack stops listening on the controller's ports so that it can bind
+        them (while the stack lives they stay held from outgoing connections where the
+        system allows it: ReservedPort)."""
+        for port in self._ports.values():
+            port.release_listener()
+        return self._settings_overrides()
+
+    def _settings_overrides(self) -> dict[str, dict[str, str]]:
         outbound_port = self.outbound_port
         if self.real:
             outbound_port = int(os.environ.get("CC_OUTBOUND_LISTEN_PORT", "0")) or outbound_port
@@ -148,6 +241,9 @@ class Stack:
         return self
 
     def start(self) -> Stack:
+        self._ports["http"] = ReservedPort("127.0.0.1", self.http_port, backlog=256,
+                                           what="the controller's HTTP")
+        self.http_port = self._ports["http"].port
         if self.app is not None and not isinstance(self.app, str):
             self.requests = RecordingApp(self.app)
             self.app_server = WSGIServer(("127.0.0.1", 0), self.requests, log=None)
@@ -164,7 +260,10 @@ class Stack:
     def _start_sim(self) -> None:
         from controller.sim import SimConfig, Simulator
 
-        self.outbound_port = self.outbound_port or free_port()
+        # Bound before the dialplan names it: the simulator dials it from the first call.
+        self._ports["outbound"] = ReservedPort("127.0.0.1", self.outbound_port, backlog=1024,
+                                               what="FreeSWITCH (the controller's outbound)")
+        self.outbound_port = self._ports["outbound"].port
         self.sim = Simulator(SimConfig(
             esl_host="127.0.0.1", esl_port=0, password="ClueCon",
             outbound_host="127.0.0.1", outbound_port=self.outbound_port,
@@ -188,8 +287,17 @@ class Stack:
         )
 
     def start_controller_service(self) -> ControllerService:
-        settings = load_settings(environ={}, overrides=self.settings_overrides())
-        self.controller = ControllerService(settings)
+        settings = load_settings(environ={}, overrides=self._settings_overrides())
+        listeners = {name: port.take_listener() for name, port in self._ports.items()}
+        try:
+            self.controller = ControllerService(settings,
+                                                outbound_listener=listeners.get("outbound"),
+                                                http_listener=listeners.get("http"))
+        except BaseException:
+            for listener in listeners.values():
+                if listener is not None:
+                    listener.close()
+            raise
         self.controller.start()
         if not self.controller.esl.wait_connected(10):
             raise RuntimeError(f"the controller did not reach FreeSWITCH at "
@@ -214,6 +322,9 @@ class Stack:
             if self.app_server is not None:
                 self.app_server.stop(timeout=1)
                 self.app_server = None
+            for port in self._ports.values():
+                port.close()
+            self._ports.clear()
             self.phones = None
 
     def __exit__(self, *exc: object) -> None:
