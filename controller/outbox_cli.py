@@ -162,7 +162,7 @@ def cmd_retry(args: argparse.Namespace) -> int:
             store.remove(delivery)
             print(f"{delivery.id}: delivered (HTTP {result.status})")
         store.flush()
-        webhooks.pool.clear()
+        webhooks.http.close()
         return 1 if still_failing else 0
 
     return _run(args, action)

@@ -1,6 +1,6 @@
 """HTTP to the application: document fetches (answer, action, redirect, sounds) and callbacks.
 
-One pooled HTTP client (urllib3, see ``_TRANSPORT_ERRORS``); every request has a
+One pooled keep-alive HTTP client (``controller.http_client``); every request has a
 connect and a read timeout. Two retry policies, because the two kinds of
 request differ in what a second attempt costs:
 
@@ -33,16 +33,23 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote_plus, unquote, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import quote_plus, urlencode, urlsplit, urlunsplit
 
 import gevent
 import gevent.event
 import gevent.queue
 import urllib3
-from urllib3._collections import HTTPHeaderDict
 
 from controller import __version__
 from controller.config import WebhookSettings
+from controller.http_client import (
+    REDIRECT_STATUSES,
+    BodyTooLarge,
+    ConnectFailed,
+    HttpClient,
+    RequestFailed,
+    TransportError,
+)
 from controller.logs import current_log_context, log_context
 from controller.metrics import (
     CALLBACK_LATENCY,
@@ -124,23 +131,14 @@ def _with_query(url: str, params: Mapping[str, str]) -> str:
     return urlunsplit(parts._replace(query=query))
 
 
-# Callbacks are the hot path (one per enter/exit/digits/floor of every member):
-# urllib3's pool, the engine under requests, costs half the CPU per request of
-# requests.Session (measured: ~0.6 ms vs ~1.2 ms), so webhooks use it directly.
-_TRANSPORT_ERRORS = (urllib3.exceptions.HTTPError, OSError)
-_NO_RETRIES = urllib3.Retry(total=None, connect=0, read=0, status=0, other=0,
-                            redirect=MAX_REDIRECTS, raise_on_redirect=False)
-_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})  # the ones urllib3 follows
-_URL_METHODS = urllib3.PoolManager._encode_url_methods  # request() sends their headers as given
+_TRANSPORT_ERRORS = (TransportError,)
 
 
 def never_sent(exc: BaseException) -> bool:
     """True when the request provably did not reach the application: the TCP
     connection was never made (refused, unreachable, name not found, connect
     timeout). Everything else may have been received and acted upon."""
-    reason = exc.reason if isinstance(exc, urllib3.exceptions.MaxRetryError) else exc
-    # NewConnectionError and NameResolutionError are ConnectTimeoutError subclasses.
-    return isinstance(reason, urllib3.exceptions.ConnectTimeoutError)
+    return isinstance(exc, ConnectFailed)
 
 
 def _default_signer(secret: str) -> Signer:
@@ -154,12 +152,7 @@ class Webhooks:
     def __init__(self, settings: WebhookSettings, outbox: OutboxStore | None = None,
                  signers: Mapping[str, Signer] | None = None):
         self.settings = settings
-        self.pool = urllib3.PoolManager(num_pools=64, maxsize=settings.pool_size,
-                                        headers={"User-Agent": USER_AGENT})
-        self.timeout = urllib3.Timeout(connect=settings.connect_timeout,
-                                       read=settings.read_timeout)
-        self.fetch_timeout = urllib3.Timeout(connect=settings.connect_timeout,
-                                             read=settings.fetch_timeout)
+        self.http = HttpClient(settings.connect_timeout, settings.pool_size, USER_AGENT)
         self.outbox: OutboxStore = outbox or MemoryOutbox()
         self.signers: dict[str, Signer] = {DEFAULT_SIGNER: _default_signer(settings.signing_secret)}
         self.signers.update(signers or {})
@@ -182,7 +175,7 @@ class Webhooks:
     def _send_once(self, method: str, url: str, *, form: Mapping[str, str] | None = None,
                    body: bytes | None = None, content_type: str = "",
                    headers: Mapping[str, str] | None = None, signer: str = DEFAULT_SIGNER,
-                   timeout: urllib3.Timeout | None = None,
+                   timeout: float | None = None,
                    max_bytes: int | None = None) -> HttpResult:
         sent_headers = dict(headers or {})
         signed: Mapping[str, str] = {}
@@ -200,33 +193,22 @@ class Webhooks:
             raise WebhookError(url, f"no signer named {signer!r} (known: "
                                     f"{', '.join(sorted(self.signers))})")
         sent_headers.update(sign_with(method, url, signed, payload or b""))
-        if "@" in url:  # no '@', no credentials: parsing the URL costs ~25 us per callback
-            parts = urllib3.util.parse_url(url)
-            if parts.auth:  # http://user:pass@host/ -> basic auth, as browsers and requests do
-                sent_headers.update(urllib3.make_headers(basic_auth=unquote(parts.auth)))
-                url = parts._replace(auth=None).url
-        # PoolManager.urlopen with what PoolManager.request would hand it (our headers
-        # replace the pool's; a body method gets them as an HTTPHeaderDict), without the
-        # two layers of generic argument handling in between.
-        method = method.upper()  # as PoolManager.request does
-        response = self.pool.urlopen(
-            method, url, body=payload,
-            headers=sent_headers if method in _URL_METHODS else HTTPHeaderDict(sent_headers),
-            timeout=timeout or self.timeout,
-            retries=_NO_RETRIES,  # ours are above, with backoff; redirects are followed
-            preload_content=False,
-        )
         try:
-            if response.status in _REDIRECT_STATUSES and response.headers.get("Location"):
-                # urllib3 hands back the last 3xx once the redirects are used up.
-                raise WebhookError(url, f"redirect loop: still redirected after {MAX_REDIRECTS} "
-                                        f"redirects (HTTP {response.status} to "
-                                        f"{response.headers['Location']})", response.status)
-            data = self._read_body(response, max_bytes, url)
-        finally:
-            response.release_conn()
-        final = urljoin(url, response.geturl() or url)  # Location may be relative
-        return HttpResult(response.status, final, response.headers.get("Content-Type", ""), data)
+            response = self.http.request(
+                method, url, body=payload, headers=sent_headers,
+                read_timeout=timeout or self.settings.read_timeout, max_bytes=max_bytes,
+                max_redirects=MAX_REDIRECTS)  # our retries are above, with backoff
+        except BodyTooLarge as exc:
+            raise WebhookError(url, str(exc)) from None
+        except ValueError as exc:  # not an http(s) URL
+            raise WebhookError(url, str(exc)) from None
+        location = response.headers.get("Location")
+        if response.status in REDIRECT_STATUSES and location:
+            # the client hands back the last 3xx once the redirects are used up
+            raise WebhookError(url, f"redirect loop: still redirected after {MAX_REDIRECTS} "
+                                    f"redirects (HTTP {response.status} to {location})",
+                               response.status)
+        return HttpResult(response.status, response.url, response.content_type, response.body)
 
     def request(self, hook: Webhook, params: Mapping[str, str], *,
                 max_bytes: int | None = None) -> HttpResult:
@@ -251,7 +233,7 @@ class Webhooks:
             try:
                 result = attempt_once()
             except _TRANSPORT_ERRORS as exc:
-                last = f"{type(exc).__name__}: {exc}"
+                last = _describe(exc)
                 status = None
                 continue
             if result.status >= 500:
@@ -261,17 +243,6 @@ class Webhooks:
                 raise WebhookError(url, f"HTTP {result.status}", result.status)
             return result
         raise WebhookError(url, f"{last} (after {attempts} attempts)", status)
-
-    @staticmethod
-    def _read_body(response: urllib3.BaseHTTPResponse, max_bytes: int | None,
-                   url: str) -> bytes:
-        chunks, size = [], 0
-        for chunk in response.stream(65536):
-            size += len(chunk)
-            if max_bytes is not None and size > max_bytes:
-                raise WebhookError(url, f"response larger than {max_bytes} bytes")
-            chunks.append(chunk)
-        return b"".join(chunks)
 
     # ------------------------------------------------------------ documents
     def fetch_document(self, hook: Webhook, params: Mapping[str, Any], max_bytes: int,
@@ -308,8 +279,7 @@ class Webhooks:
             body = json.dumps(params, separators=(",", ":")).encode()
         else:
             form = {k: str(v) for k, v in params.items()}
-        read = getattr(hook, "timeout", None) or self.settings.fetch_timeout
-        timeout = urllib3.Timeout(connect=self.settings.connect_timeout, read=read)
+        timeout = getattr(hook, "timeout", None) or self.settings.fetch_timeout
         attempts = self.settings.retries + 1
         last = ""
         for attempt in range(attempts):
@@ -322,7 +292,7 @@ class Webhooks:
                                          max_bytes=max_bytes, signer=signer)
             except _TRANSPORT_ERRORS as exc:
                 if never_sent(exc):
-                    last = f"{type(exc).__name__}: {exc}"
+                    last = _describe(exc)
                     continue  # the application never saw it: safe to try again
                 raise WebhookError(hook.url, f"{_describe(exc)} (not sent again: the "
                                              "application may have received it)") from None
@@ -398,10 +368,7 @@ class Webhooks:
     def attempt(self, delivery: Delivery) -> HttpResult:
         """Send one stored delivery now, with the callback retry policy; when its URL
         finally fails and it has a fallback URL, the same request goes there."""
-        timeout = None
-        if delivery.timeout is not None:
-            timeout = urllib3.Timeout(connect=self.settings.connect_timeout,
-                                      read=delivery.timeout)
+        timeout = delivery.timeout
 
         def sender(method: str, url: str, extra: Mapping[str, str]) -> Callable[[], HttpResult]:
             headers = dict(extra)
@@ -502,7 +469,7 @@ class Webhooks:
         return sum(lane.qsize() for lane in self._lanes.values()) + len(self._lanes)
 
     def close(self) -> None:
-        self.pool.clear()
+        self.http.close()
         self.outbox.close()
 
 
@@ -516,7 +483,6 @@ def auth_headers(hook: Webhook) -> dict[str, str]:
 
 
 def _describe(exc: BaseException) -> str:
-    reason = exc.reason if isinstance(exc, urllib3.exceptions.MaxRetryError) else exc
-    if isinstance(reason, urllib3.exceptions.ReadTimeoutError):
+    if isinstance(exc, RequestFailed) and exc.timed_out:
         return "no answer within the read timeout"
-    return f"{type(reason).__name__}: {reason}"
+    return exc.reason if isinstance(exc, TransportError) else f"{type(exc).__name__}: {exc}"
