@@ -83,6 +83,11 @@ class CallRegistry:
         """By FreeSWITCH UUID or by the face's call id."""
         return self._by_uuid.get(call_id) or self._by_call_id.get(call_id)
 
+    def find(self, call_id: str) -> CallSession | None:
+        """``get`` for a REST request: in a cluster (controller.cluster.calls) it raises
+        ``RunsElsewhere`` for a call another live controller runs, which is forwarded there."""
+        return self.get(call_id)
+
     def __iter__(self) -> Iterator[CallSession]:
         return iter(list(self._by_uuid.values()))
 

@@ -57,9 +57,17 @@ def create_app(service: Any) -> Flask:
         return send_file(os.path.abspath(path), mimetype=_MIMETYPES[file.rsplit(".", 1)[1]],
                          conditional=True)
 
+    # In a cluster, a call another controller runs is forwarded there from every REST API
+    # (controller.cluster.forward); single-node controllers never import it.
+    install = None
+    if getattr(service, "cluster", None) is not None:
+        from controller.cluster.forward import install
+
     api_factory = getattr(service, "api_blueprint", None)
     blueprint = api_factory() if api_factory is not None else None
     if blueprint is not None:
+        if install is not None:
+            install(blueprint)
         app.register_blueprint(blueprint)
     # Each face's REST shapes (Twilio's /2010-04-01, Bandwidth's /api/v2, Telnyx's /v2...).
     from controller import dialects
@@ -67,5 +75,7 @@ def create_app(service: Any) -> Flask:
     for name in dialects.names():
         face = dialects.get(name).rest_blueprint(service)
         if face is not None:
+            if install is not None:
+                install(face)
             app.register_blueprint(face)
     return app

@@ -62,6 +62,19 @@ class SharedCallRegistry(CallRegistry):
         except redis.RedisError as exc:
             log.warning("cluster: call %s stays in the shared registry (%s)", call.uuid, exc)
 
+    def find(self, call_id: str) -> Any:
+        """Here, or RunsElsewhere (controller.cluster.forward) when a live controller
+        runs it; None when nobody does (or the request was forwarded already)."""
+        from controller.cluster.forward import RunsElsewhere, may_forward
+
+        call = self.get(call_id)
+        if call is not None or not call_id or not may_forward():
+            return call
+        url = self.owner(call_id)
+        if url is not None:
+            raise RunsElsewhere(f"call {call_id}", url)
+        return None
+
     def owner(self, call_id: str) -> str | None:
         """The HTTP base URL of the live controller running this call, if another."""
         try:

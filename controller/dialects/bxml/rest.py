@@ -205,7 +205,8 @@ def create_blueprint(service: Any, dialect: Any) -> Blueprint | None:
     @guarded
     def update_call(call_id: str) -> Any:
         data = body()
-        call = service.engine.calls.get(call_id)
+        # find: in a cluster, a call another controller runs is forwarded there
+        call = service.engine.calls.find(call_id)
         if call is None or ids.call_uuid(call_id) is None:
             raise ApiError(404, "not-found", f"no active call {call_id}")
         state = data.get("state", "active")

@@ -247,15 +247,21 @@ class CxmlRest:
         }
 
     def member(self, conf: dict[str, Any], call_sid_or_label: str) -> dict[str, Any]:
+        """By CallSid or label. In a cluster, a participant whose call another controller
+        runs is answered by that controller (its label is known there): ``calls.find``
+        raises RunsElsewhere and the request is forwarded (controller.cluster.forward)."""
         uuid = sids.uuid_of(call_sid_or_label, sids.CALL)
-        for member in conf.get("members") or []:
-            if member.get("type") != "caller":
-                continue
+        callers = [m for m in conf.get("members") or [] if m.get("type") == "caller"]
+        for member in callers:
             if uuid is not None and member.get("uuid") == uuid:
+                self.service.engine.calls.find(uuid)
                 return member
             join = self._join_of(str(member.get("uuid", "")))
             if uuid is None and join is not None and join.label == call_sid_or_label:
                 return member
+        if uuid is None:  # a label of a call run by another controller?
+            for member in callers:
+                self.service.engine.calls.find(str(member.get("uuid", "")))
         raise not_found(f"Participant {call_sid_or_label}")
 
     # ------------------------------------------------------------ sounds
@@ -638,7 +644,8 @@ def _recording_view(rest: CxmlRest, recording_id: str, fmt: str, conference_sid:
 
 
 def _live_call(service: Any, call_sid: str) -> Any:
-    call = service.engine.calls.get(call_sid) if call_sid.startswith(sids.CALL) else None
+    # find: in a cluster, a call another controller runs is forwarded there (cluster.forward)
+    call = service.engine.calls.find(call_sid) if call_sid.startswith(sids.CALL) else None
     if call is None:
         raise not_found(f"Call {call_sid} (no live call by that CallSid on this controller)")
     return call

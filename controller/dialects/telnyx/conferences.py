@@ -100,7 +100,12 @@ class ConferenceFace:
         self.service = service
         self.native = ConferenceActions(service)
         self.media = ConferenceMedia(service)
-        self.records: collections.OrderedDict[str, ConferenceRecord] = collections.OrderedDict()
+        self.records: Any = collections.OrderedDict()  # id -> ConferenceRecord, oldest first
+        cluster = getattr(service, "cluster", None)
+        if cluster is not None:  # any controller uses a conference another one created
+            from controller.cluster.conference_records import SharedRecords
+
+            self.records = SharedRecords(cluster.shared, "telnyx", ConferenceRecord, LIFETIME)
 
     # ------------------------------------------------------------ lookups
     @property
@@ -125,14 +130,15 @@ class ConferenceFace:
 
     def live_record(self, id_or_name: str) -> ConferenceRecord:
         record = self.record(id_or_name)
-        if not self.live(record):
+        if not self.live(record) and self._on_node(record) is None:
             raise TelnyxApiError(422, "90019", "Conference has ended",
                                  f"conference {record.id} has ended")
         return record
 
     def call(self, control_id: str, pointer: str = "call_control_id") -> Any:
         uuid = call_uuid(control_id)
-        call = self.service.engine.calls.get(uuid) if uuid else None
+        # find: in a cluster, a call another controller runs is forwarded there
+        call = self.service.engine.calls.find(uuid) if uuid else None
         if call is None or call.session.hungup.is_set():
             error = call_gone(control_id)
             error.pointer = f"/{pointer}"
@@ -144,7 +150,25 @@ class ConferenceFace:
         for member in (room.members.values() if room else ()):
             if member.call_uuid == uuid:
                 return int(member.member_id)
+        for member in (self._on_node(record) or {}).get("members") or []:
+            if member.get("type") == "caller" and member.get("uuid") == uuid:
+                return int(member["id"])
         raise invalid(pointer, f"call {call_control_id(uuid)} is not in conference {record.id}")
+
+    def _on_node(self, record: ConferenceRecord) -> dict[str, Any] | None:
+        """In a cluster, FreeSWITCH's own listing of the conference when this controller's
+        view (built from events) may lag behind another controller that just changed it
+        (created it, joined a call); None when it is not live, or on a single node."""
+        if getattr(self.service, "cluster", None) is None:
+            return None
+        from controller.esl import EslError
+
+        try:
+            found = replies.parse_listing(self.service.esl.api(fsconf.json_list(
+                self.fs_room(record))))
+        except (EslError, replies.ListingError):
+            return None
+        return next((c for c in found if c.get("conference_uuid") == record.id), None)
 
     def targets(self, record: ConferenceRecord, fields: Fields, required: bool = False
                 ) -> list[int] | None:
@@ -352,6 +376,7 @@ class ConferenceFace:
         record = self.live_record(id_or_name)
         answer = handler(record, fields)
         record.updated_us = _now_us()
+        self.records[record.id] = record  # kept (shared in a cluster) with its changes
         return answer
 
     def _api(self, record: ConferenceRecord, command: str) -> str:

@@ -142,7 +142,8 @@ class CallCommands:
 
     def session(self, control_id: str) -> Any:
         uuid = call_uuid(control_id)
-        call = self.service.engine.calls.get(uuid) if uuid else None
+        # find: in a cluster, a call another controller runs is forwarded there
+        call = self.service.engine.calls.find(uuid) if uuid else None
         if call is None or call.session.hungup.is_set():
             raise call_gone(control_id)
         return call
