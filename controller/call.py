@@ -42,6 +42,7 @@ from controller.dialer import DialedLeg
 from controller.esl import CallerGone, EslError, EslTimeout, Event, Execution, OutboundSession
 from controller.esl.outbound import WAKE
 from controller.freeswitch import apps, channel
+from controller.freeswitch.cluster import MOVE_VARIABLE
 from controller.journal import CallJournal, JournalEntry, MemoryJournal
 from controller.logs import log_context
 from controller.media import BEEP_ONE, BEEP_TWO, play_call, speak_call, wait_calls
@@ -151,6 +152,9 @@ class CallSession:
         self.tag: str | None = None  # set by SetTag; faces send it with the call's requests
         self.dialed: DialedLeg | None = None  # a call we dialled (controller.dialer)
         self.call_hook: Webhook | None = None  # where the face wants call-level events
+        # False for a leg running a call moved here from another node: the call's own
+        # controller reports its end (controller.cluster.moves).
+        self.reports_end = True
 
     @property
     def uuid(self) -> str:
@@ -163,6 +167,10 @@ class CallSession:
     # ------------------------------------------------------------ lifecycle
     def run(self) -> None:
         fields = self.session.connect(keep=RESUME_FIELDS)
+        mover = getattr(getattr(self.engine.rooms, "cluster", None), "mover", None)
+        if mover is not None and fields.get(f"variable_{MOVE_VARIABLE}"):
+            mover.arrived(self, fields)  # moved here from another node to join its room
+            return
         uuid = self.session.uuid
         self.dialed = dialed = self._dialed_leg(fields)
         if dialed is not None:
@@ -319,6 +327,8 @@ class CallSession:
     def hangup_hook(self) -> Webhook | None:
         """Where the end of the call is reported: a dialled call's own hangup hook, else
         ``[app] hangup_url``."""
+        if not self.reports_end:
+            return None
         if self.dialed is not None and self.dialed.hangup is not None:
             return self.dialed.hangup
         app = self.settings.app

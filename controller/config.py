@@ -203,6 +203,34 @@ def _freeswitch_nodes(raw: str) -> tuple[tuple[str, int, str], ...]:
     return tuple(nodes)
 
 
+def _node_sip_addresses(raw: str) -> tuple[tuple[str, str], ...]:
+    """``node=sip_host:sip_port, ...`` (node: ``host:port`` of its Event Socket, as in
+    ``[freeswitch] nodes``) -> ((node, "sip_host:sip_port"), ...); empty: none."""
+    pairs = []
+    for item in filter(None, (part.strip() for part in raw.replace("\n", ",").split(","))):
+        node, sep, address = (part.strip() for part in item.partition("="))
+        host, _, port = address.rpartition(":")
+        node_host, _, node_port = node.rpartition(":")
+        if (not sep or not node_host or not node_port.isdigit() or not host
+                or not port.isdigit() or not 0 < int(port) < 65536
+                or not all(c.isalnum() or c in "-_." for c in host)):
+            raise ValueError(f"{item!r}: each entry must be node=sip_host:sip_port, the node "
+                             "as host:port of its Event Socket (e.g. "
+                             "fs1:8021=10.0.0.11:5060), comma separated")
+        pairs.append((node, f"{host}:{int(port)}"))
+    names = [node for node, _ in pairs]
+    if len(set(names)) != len(names):
+        raise ValueError("gives a node two SIP addresses")
+    return tuple(pairs)
+
+
+def _sofia_profile(raw: str) -> str:
+    value = raw.strip()
+    if not value or not all(c.isalnum() or c in "-_." for c in value):
+        raise ValueError("must be a SIP profile name (letters, digits and -_.)")
+    return value
+
+
 # ---------------------------------------------------------------- settings
 
 
@@ -506,6 +534,13 @@ class ClusterSettings:
         "others deliver its outbox")
     key_prefix: str = _setting(
         "cc", _room_prefix, "cluster: prefix of every Redis key (several clusters, one Redis)")
+    node_sip_addresses: tuple[tuple[str, str], ...] = _setting(
+        "", _node_sip_addresses, "cluster: each FreeSWITCH node's SIP address, where a caller "
+        "is moved when its room lives there, as node=sip_host:sip_port (node: host:port of "
+        "[freeswitch] nodes), comma separated; empty: callers are not moved")
+    move_profile: str = _setting(
+        "internal", _sofia_profile, "cluster: the SIP profile a caller is moved through "
+        "(bridge to sofia/<profile>/cc-room-<room>@<SIP address>)")
 
 
 @dataclass(frozen=True)

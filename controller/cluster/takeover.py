@@ -34,6 +34,7 @@ from controller.cluster.commands import RedisCommandIds
 from controller.cluster.directory import RoomDirectory
 from controller.cluster.idempotency import RedisIdempotencyStore
 from controller.cluster.journal import RedisJournal
+from controller.cluster.moves import RoomMover
 from controller.cluster.outbox import RedisOutbox
 from controller.cluster.shared import Shared, default_node_id
 from controller.config import Settings
@@ -56,6 +57,11 @@ class Cluster:
         self.directory = RoomDirectory(self.shared)
         self.idempotency_ttl = settings.api.idempotency_ttl
         self.calls = SharedCallRegistry(self.shared, settings.http.public_base_url)
+        # [cluster] node_sip_addresses: callers on another node are moved to their room's
+        # home node before they join (controller.cluster.moves).
+        self.mover: RoomMover | None = None
+        if settings.cluster.node_sip_addresses:
+            self.mover = RoomMover(settings, self.shared, self.directory, node)
         self.takeovers = 0  # dead controllers taken over by this one
         self._greenlet: gevent.Greenlet | None = None
         self._webhooks: Any = None
@@ -82,6 +88,8 @@ class Cluster:
         self._webhooks, self._recovery = webhooks, recovery
         self._nodes = dict(nodes or {})
         self._esl = esl
+        if self.mover is not None:
+            self.mover.esl = esl
         self._greenlet = gevent.spawn(self._run)
 
     def stop(self) -> None:
@@ -204,7 +212,8 @@ class Cluster:
             log.error("cluster: room %s not in the directory (%s)", fs_room, exc)
             return
         if home != node:
-            # Callers are not moved to the home node yet (README: running a cluster).
+            # A caller is moved to the home node before it joins (controller.cluster.moves)
+            # unless no SIP address is configured or the move failed.
             log.error("cluster: room %s was created on %s but its home is %s: it now spans "
                       "two nodes", fs_room, node, home)
 

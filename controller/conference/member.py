@@ -66,6 +66,12 @@ class ConferenceMember:
 
     def run(self) -> Document | None:
         with log_context(room=self.join.room):
+            # In a cluster, a room lives on one node: a call elsewhere is moved there.
+            mover = getattr(getattr(self.engine.rooms, "cluster", None), "mover", None)
+            if mover is not None:
+                moved, document = mover.move(self.call, self.join)
+                if moved:
+                    return document
             self.plan = self._plan()
             self.engine.rooms.expect_join(self.call.uuid, self.join, self.call.dialect.name)
             try:
@@ -118,7 +124,7 @@ class ConferenceMember:
             wait = self.settings.media.default_wait_sound
         return plan_join(
             join,
-            call_uuid=self.call.facts.uuid,
+            call_uuid=self.call.uuid,  # the channel in the room (bindings name it)
             profile=self.settings.freeswitch.conference_profile,
             room_prefix=self.settings.freeswitch.room_prefix,
             enter_sound=self._sound(join.enter_sound, "enterSound"),
@@ -204,7 +210,9 @@ class ConferenceMember:
         if event.get("Conference-Name") != self.plan.fs_room:
             return
         action = event.action
-        mine = event.unique_id == self.call.facts.uuid
+        # The channel in the room: a call moved from another node reports as that call
+        # (call.facts) from a leg of its own here (controller.cluster.moves).
+        mine = event.unique_id == self.call.uuid
         if action == "add-member" and mine:
             self._joined(event)
         elif self.member is None:

@@ -16,7 +16,7 @@ from typing import Any
 import gevent
 import gevent.server
 
-from controller.sim import apps, outbound, read  # noqa: F401 - registers dialplan applications
+from controller.sim import apps, cluster, outbound, read  # noqa: F401 - registers dialplan applications
 from controller.sim.commands import VERSION, register_all
 from controller.sim.conference import app as conference_app  # noqa: F401 - registers `conference`
 from controller.sim.config import SimConfig
