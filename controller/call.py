@@ -270,8 +270,15 @@ class CallSession:
 
     def journal_entry(self, stay: object = None) -> JournalEntry:
         """What the call journal keeps of this call (``stay``: its current room stay)."""
+        self._journal_stay = stay
         return JournalEntry(self.uuid, self.dialect.name, self.facts, self.hangup_hook(),
-                            self.call_hook, self.tag, stay)
+                            self.call_hook, self.tag, stay,
+                            face_state=self.dialect.call_state(self.uuid))
+
+    def journal_again(self) -> None:
+        """The face's state of this call changed (Dialect.call_state): journal it, with the
+        room stay last journalled."""
+        self.engine.journal.put(self.journal_entry(getattr(self, "_journal_stay", None)))
 
     def _finish(self) -> None:
         if self.session.lost:

@@ -19,7 +19,8 @@ from __future__ import annotations
 import json
 import logging
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, fields, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from controller.conference.events import CallFacts
@@ -53,6 +54,10 @@ class JournalEntry:
     call_hook: Webhook | None = None  # the face's call-level events (call ended)
     tag: str | None = None
     stay: RoomStay | None = None
+    # The face's own short strings about the call (Dialect.call_state), given back to it
+    # (Dialect.restore_call_state) when a restarted controller takes the call over: what
+    # its later webhooks carry, e.g. Telnyx's client_state and webhook_url.
+    face_state: Mapping[str, str] = field(default_factory=dict)
 
     def with_stay(self, stay: RoomStay | None, tag: str | None = None) -> JournalEntry:
         return replace(self, stay=stay, tag=tag if tag is not None else self.tag)
@@ -97,6 +102,8 @@ def encode_entry(entry: JournalEntry) -> str:
             "redirect": stay.redirect,
         },
     }
+    if entry.face_state:
+        data["face"] = dict(entry.face_state)
     return json.dumps(data, separators=(",", ":"))
 
 
@@ -115,6 +122,7 @@ def decode_entry(text: str) -> JournalEntry:
                 stay["room"], stay["fs_room"], stay["conference_uuid"], stay["member_id"],
                 _unhook(stay.get("callback")), _unhook(stay.get("action")),
                 bool(stay.get("redirect", True))),
+            face_state={str(k): str(v) for k, v in (data.get("face") or {}).items()},
         )
     except (KeyError, TypeError, AttributeError, json.JSONDecodeError) as exc:
         raise ValueError(f"not a journal entry: {exc}") from None

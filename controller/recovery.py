@@ -151,7 +151,16 @@ class Recovery:
         return gone
 
     def _owned(self, uuid: str) -> bool:
-        return self.engine.calls.get(uuid) is not None
+        # A leg this controller is dialling is the dialer's (it reports an unanswered end).
+        dialer = self.engine.dialer
+        return self.engine.calls.get(uuid) is not None or (
+            dialer is not None and dialer.get(uuid) is not None)
+
+    @staticmethod
+    def _adopt(entry: JournalEntry) -> None:
+        """The face gets back what it kept of the call (its later webhooks carry it)."""
+        if entry.face_state:
+            dialects.get(entry.dialect).restore_call_state(entry.uuid, entry.face_state)
 
     def check(self, entry: JournalEntry) -> bool:
         """Gone: report it (True). Up: watch it."""
@@ -163,6 +172,7 @@ class Recovery:
             if self._owned(entry.uuid):
                 return False  # a session took it back meanwhile
             if exists:
+                self._adopt(entry)
                 self.watched[entry.uuid] = entry
                 log.info("recovery: call %s is still up%s: watching it", entry.uuid,
                          f" in room {entry.stay.room}" if entry.stay else "")
@@ -280,6 +290,7 @@ class Recovery:
                         f"; it was member {stay.member_id} of {stay.room}" if stay else "")
             self.recovered_calls += 1
             self._reported.add(entry.uuid)
+            self._adopt(entry)
             done = CallStatus.COMPLETED
             if stay is not None:
                 if stay.callback is not None:

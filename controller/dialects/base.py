@@ -106,6 +106,16 @@ class Dialect:
         (the default): this face reports none, and the engine builds none."""
         return None
 
+    def call_state(self, call_uuid: str) -> dict[str, str]:
+        """What this face keeps about a call beyond the engine's facts, as short strings
+        for the call journal (so a restarted controller reports the call as the face
+        would have); {} (the default): nothing."""
+        return {}
+
+    def restore_call_state(self, call_uuid: str, state: Mapping[str, str]) -> None:
+        """A journalled call taken over by this (restarted) controller: ``state`` is what
+        ``call_state`` gave for it. The default keeps nothing."""
+
     def idle_event(self, call: Any, event: Any) -> None:
         """An event of a call that waits for commands (faces without markup only; the
         call's own greenlet calls this): report it if the cloud does (e.g. DTMF)."""

@@ -4,6 +4,7 @@ and Telnyx's REST shapes under /v2 (controller/dialects/telnyx/rest.py)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from controller.conference.events import CallFacts, CallStatus, EngineEvent
@@ -26,6 +27,13 @@ class TelnyxDialect(Dialect):
     def call_event_hook(self, settings: Any, call: CallFacts) -> Webhook | None:
         url = CALLS.get(call.uuid).webhook_url or settings.telnyx.webhook_url
         return Webhook(url, HttpMethod.POST) if url else None
+
+    def call_state(self, call_uuid: str) -> dict[str, str]:
+        state = CALLS.peek(call_uuid)
+        return state.journaled() if state is not None else {}
+
+    def restore_call_state(self, call_uuid: str, state: Mapping[str, str]) -> None:
+        CALLS.get(call_uuid).restore(state)
 
     def request_payload(self, context: RequestContext) -> Payload:
         state = CALLS.get(context.call.uuid)

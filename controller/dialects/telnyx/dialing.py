@@ -99,6 +99,22 @@ class TelnyxDialer:
                                           Payload(body, json=True), "telnyx",
                                           f"call:{facts.uuid}")
 
+    def _journal(self, facts: CallFacts, state: Any) -> None:
+        """The ringing leg goes in the call journal with its webhook URL and client_state:
+        should this controller die before the leg ends, the restarted one watches it
+        (still ringing or answered: it reaches the new controller's socket as any
+        dialled leg does) or reports its call.hangup (gone) from there
+        (controller.recovery). While this controller dials it, the dialer owns it; once
+        answered, its CallSession writes the entry again."""
+        from controller.journal import JournalEntry
+        from controller.model import HttpMethod, Webhook
+
+        url = state.webhook_url or self.service.settings.telnyx.webhook_url
+        self.service.engine.journal.put(JournalEntry(
+            facts.uuid, "telnyx", facts, hangup=None,
+            call_hook=Webhook(url, HttpMethod.POST) if url else None,
+            face_state=state.journaled()))
+
     def request(self, fields: Fields) -> dict[str, Any]:
         """What POST /v2/calls asks for, checked field by field (nothing dialled yet)."""
         fields.only(DIAL_FIELDS, NOT_HERE)
@@ -136,6 +152,7 @@ class TelnyxDialer:
                            hangup_source=source, sip_hangup_cause="unspecified",
                            start_time=webhooks.iso(CALLS.get(result.uuid).started_us))
             CALLS.forget(result.uuid)
+            self.service.engine.journal.remove(result.uuid)  # its end is reported
             if on_unanswered is not None:
                 on_unanswered(result)
 
@@ -164,6 +181,7 @@ class TelnyxDialer:
         leg = handle.leg
         facts = dial_facts(call_uuid, wanted["to"], leg.from_number, leg.from_name)
         facts_box.append(facts)
+        self._journal(facts, state)
         self._send(facts, "call.initiated", direction="outgoing", state="bridging",
                    caller_id_name=leg.from_name or None,
                    start_time=webhooks.iso(state.started_us))

@@ -161,12 +161,50 @@ class CallCommands:
             fields.client_state()
             if self.dialing.cancel(uuid):
                 return OK
+        if uuid and self._taken_over(uuid):
+            return self._command_taken_over(uuid, action, fields)
         call = self.session(control_id)
         state = CALLS.get(call.uuid)
+        kept = state.journaled()
         handler(call, fields)
         new_state = fields.body.get("client_state") if action != "client_state_update" else None
         if new_state is not None:
             state.client_state = new_state
+        if state.journaled() != kept:
+            journal_again = getattr(call, "journal_again", None)  # a session of this process
+            if journal_again is not None:
+                journal_again()  # so a restarted controller reports the call with it
+        return OK
+
+    def _taken_over(self, uuid: str) -> bool:
+        """A call this controller took over from the journal after a restart: still up in
+        FreeSWITCH (watched by controller.recovery) but on no socket of ours."""
+        engine = self.service.engine
+        recovery = engine.recovery
+        return (recovery is not None and uuid in recovery.watched
+                and engine.calls.get(uuid) is None)
+
+    def _command_taken_over(self, uuid: str, action: str, fields: Fields) -> dict:
+        """Only hangup reaches a taken-over call (uuid_kill on the inbound connection; the
+        recovery reports its call.hangup); its room's actions still work through
+        /v2/conferences. Anything else needs the call's own socket."""
+        if action != "hangup":
+            raise TelnyxApiError(
+                422, "90034", "Call not controllable",
+                f"{action}: call {uuid} is up but the controller lost its connection to it "
+                "(it restarted while the call was in a conference); only hangup and the "
+                "conference's actions reach it now", "/call_control_id")
+        fields.only(("client_state", "command_id"))
+        new_state = fields.client_state()
+        state = CALLS.get(uuid)
+        if new_state is not None:
+            state.client_state = new_state
+        state.ended_by_app = True
+        from controller.freeswitch import channel
+
+        reply = freeswitch_api(self.service, channel.uuid_kill(uuid, "NORMAL_CLEARING"))
+        if not reply.startswith("+OK"):
+            raise call_gone(call_control_id(uuid))
         return OK
 
     # Each action checks its own body first; nothing reaches the call unless it is valid.
