@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 import requests
-from stack import Stack, free_port, wait_until
+from stack import Stack, wait_until
 
 from bench.children import AppProcess
 from bench.faces import FACES, check_face, controller_settings
@@ -105,11 +105,11 @@ def room_members(stack: Stack, room: str) -> set[str]:
 
 
 @pytest.mark.parametrize("face", FACES)
-def test_calls_join_and_each_join_webhook_is_counted(tmp_path, app_of, face):
+def test_calls_join_and_each_join_webhook_is_counted(tmp_path, app_of, face, held_port):
     """Two calls through the controller speaking ``face`` reach the room the bench app
     chose, and each member's join webhook is in the app's stats as ``enter`` with its
     call's FreeSWITCH UUID (what join_overhead and callback_latency read)."""
-    http_port = free_port()
+    http_port = held_port()  # the bench app is told it first
     app = app_of(face, f"http://127.0.0.1:{http_port}")
     with Stack(tmp_path, app=app.url, simulate=True, http_port=http_port,
                settings=stack_settings(face, app.url)) as stack:

@@ -73,9 +73,9 @@ def _serve_and_call(tmp_path: Path, *serve_flags: str) -> str:
     another process; returns sim call's output."""
     from stack import free_port
 
-    control, nobody = free_port(), free_port()
+    nobody = free_port()  # nothing listens there
     serve = subprocess.Popen(
-        [*CLI, "sim", "serve", "--esl-port", "0", "--control-port", str(control),
+        [*CLI, "sim", "serve", "--esl-port", "0", "--control-port", "0",
          "--outbound", f"127.0.0.1:{nobody}", "--recordings-dir", str(tmp_path), *serve_flags],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)})
@@ -84,6 +84,7 @@ def _serve_and_call(tmp_path: Path, *serve_flags: str) -> str:
         assert "FreeSWITCH simulator" in banner, serve.stderr.read()
         if serve_flags:
             assert "(product dialplan)" in banner
+        control = re.search(r"; control http://127\.0\.0\.1:(\d+)", banner).group(1)
         done = run([*CLI, "sim", "call", "1000", "--control-port", str(control), "--wait"])
         assert done.returncode == 0, done.stderr
         return done.stdout

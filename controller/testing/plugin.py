@@ -29,6 +29,10 @@ Fixtures (all function-scoped; each test gets its own simulator and controller):
 ``conference_callbacks`` every request your app answered
                          (controller.testing.recorder.RecordingApp): ``wait_for(path,
                          count=1, timeout=15, **fields)``, ``at(path, **fields)``
+``held_port``            ``held_port()`` returns a loopback port for a server your test
+                         starts in another process (it must bind with SO_REUSEADDR), kept
+                         from outgoing connections until the test ends where the system
+                         allows it (controller.testing.stack.hold_port)
 
 The controller runs in the test process on gevent, so the plugin patches the
 standard library with gevent as pytest loads it. A project that does not want
@@ -42,14 +46,14 @@ from gevent import monkey
 if not monkey.is_module_patched("socket"):
     monkey.patch_all()
 
-from collections.abc import Iterator  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 import pytest  # noqa: E402
 
 from controller.testing.recorder import RecordingApp  # noqa: E402
-from controller.testing.stack import Stack  # noqa: E402
+from controller.testing.stack import ReservedPort, Stack, hold_port  # noqa: E402
 
 
 @pytest.fixture
@@ -93,3 +97,18 @@ def conference_callbacks(conference_stack: Stack) -> RecordingApp:
         pytest.fail("conference_callbacks needs conference_app to be a WSGI application: "
                     "requests to an application at a URL cannot be seen", pytrace=False)
     return conference_stack.requests
+
+
+@pytest.fixture
+def held_port() -> Iterator[Callable[[], int]]:
+    """``held_port()``: a port for a server another process binds later (picking a free
+    port and binding it later lets an outgoing connection take it in between)."""
+    ports: list[ReservedPort] = []
+
+    def hold() -> int:
+        ports.append(hold_port())
+        return ports[-1].port
+
+    yield hold
+    for port in ports:
+        port.close()

@@ -122,6 +122,22 @@ class ReservedPort:
             self._hold.close()
             self._hold = None
 
+    def __enter__(self) -> ReservedPort:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def hold_port(what: str = "a server in another process") -> ReservedPort:
+    """A loopback port (``.port``) for a server started later or by another process, which
+    binds it with SO_REUSEADDR (gevent's servers do): held from outgoing connections until
+    ``close()`` where the system allows it (ReservedPort), merely free elsewhere. A server
+    that can bind port 0 and tell its port needs none of this."""
+    port = ReservedPort("127.0.0.1", backlog=1, what=what)
+    port.release_listener()
+    return port
+
 
 def real_freeswitch() -> bool:
     return bool(os.environ.get("FS_ESL_HOST"))

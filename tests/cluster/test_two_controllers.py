@@ -12,7 +12,7 @@ import redis
 import requests
 from appkit import wait_until
 from processes import HeaderRecorder, controller_process, controller_ready, kill
-from stack import API_TOKEN, Stack, free_port
+from stack import API_TOKEN, Stack
 
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 LEASE = "2"  # seconds: a killed controller is taken over within about this
@@ -22,19 +22,19 @@ def _answer(room: str) -> str:
     return f'<Response><Conference callbackUrl="/cb" action="/act">{room}</Conference></Response>'
 
 
-def _controllers(stack: Stack, redis_url: str, tmp_path):
+def _controllers(stack: Stack, redis_url: str, tmp_path, held_port):
     """Controller A takes the node's calls (the dialplan's socket); B only its Event Socket."""
     base = stack.settings_overrides()
     a = {**base, "cluster": {"redis_url": redis_url, "node_id": "ctl-a",
                              "lease_seconds": LEASE},
          "data": {"directory": str(tmp_path / "data-a")}}
-    b_http = free_port()
+    b_http = held_port()
     b = {**base, "cluster": {"redis_url": redis_url, "node_id": "ctl-b",
                              "lease_seconds": LEASE},
          "data": {"directory": str(tmp_path / "data-b")},
          "http": {**base["http"], "listen_port": str(b_http),
                   "public_base_url": f"http://127.0.0.1:{b_http}"},
-         "outbound": {**base["outbound"], "listen_port": str(free_port())}}
+         "outbound": {**base["outbound"], "listen_port": str(held_port())}}
     processes = [controller_process(a, tmp_path / "a.log"),
                  controller_process(b, tmp_path / "b.log")]
     for port in (stack.http_port, b_http):
@@ -44,10 +44,10 @@ def _controllers(stack: Stack, redis_url: str, tmp_path):
 
 
 @pytest.fixture
-def cluster(tmp_path, redis_url):
+def cluster(tmp_path, redis_url, held_port):
     recorder = HeaderRecorder()
     with Stack(tmp_path, app=recorder.app, start_controller=False) as stack:
-        processes, a_url, b_url = _controllers(stack, redis_url, tmp_path)
+        processes, a_url, b_url = _controllers(stack, redis_url, tmp_path, held_port)
         try:
             yield stack, recorder, processes, a_url, b_url
         finally:
@@ -148,7 +148,7 @@ def test_a_controller_killed_mid_conference_loses_no_callback(cluster, redis_url
     assert store.smembers("cc:nodes") == {b"ctl-b"}
 
 
-def test_room_callbacks_seen_by_both_controllers_are_sent_once(tmp_path, redis_url):
+def test_room_callbacks_seen_by_both_controllers_are_sent_once(tmp_path, redis_url, held_port):
     """Both controllers receive every conference event of the node; a cXML room's
     statusCallback events must still reach the application once each."""
     from twilio.twiml.voice_response import Dial, VoiceResponse
@@ -163,7 +163,7 @@ def test_room_callbacks_seen_by_both_controllers_are_sent_once(tmp_path, redis_u
     settings = {"app": {"dialect": "cxml"}, "cxml": {"account_sid": "AC" + "0" * 32}}
     with Stack(tmp_path, app=recorder.app, settings=settings,
                start_controller=False) as stack:
-        processes, _, _ = _controllers(stack, redis_url, tmp_path)
+        processes, _, _ = _controllers(stack, redis_url, tmp_path, held_port)
         try:
             phones = [stack.phones.call("1000", caller_id=f"+1555000{n}") for n in range(2)]
             for phone in phones:

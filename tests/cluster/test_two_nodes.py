@@ -24,7 +24,7 @@ from processes import (
     kill,
     simulator_process,
 )
-from stack import API_TOKEN, Stack, free_port
+from stack import API_TOKEN, Stack
 
 from controller.sim import SimConfig, Simulator
 
@@ -37,11 +37,11 @@ def _answer(params: dict) -> str:
 
 
 @pytest.fixture
-def two_nodes(tmp_path, redis_url):
+def two_nodes(tmp_path, redis_url, held_port):
     recorder = HeaderRecorder()
     recorder.documents["/answer"] = _answer
     with Stack(tmp_path, app=recorder.app, start_controller=False) as stack:
-        b_outbound = free_port()
+        b_outbound = held_port()
         node2 = Simulator(SimConfig(
             esl_host="127.0.0.1", esl_port=0, outbound_port=b_outbound,
             recordings_dir=str(tmp_path / "recordings"), product_dialplan=True))
@@ -49,7 +49,7 @@ def two_nodes(tmp_path, redis_url):
         node1_name = f"127.0.0.1:{stack.esl_port}"
         node2_name = f"127.0.0.1:{node2.esl_port}"
         base = stack.settings_overrides()
-        b_http = free_port()
+        b_http = held_port()
 
         def settings(node_id: str, nodes: str) -> dict:
             return {**base, "cluster": {"redis_url": redis_url, "node_id": node_id,
@@ -122,19 +122,19 @@ def test_either_controller_controls_rooms_on_either_node(two_nodes, redis_url):
 
 
 def test_a_node_killed_releases_its_rooms_and_its_calls_get_their_callbacks(
-        tmp_path, redis_url):
+        tmp_path, redis_url, held_port):
     """Node 2 is a simulator process SIGKILLed mid-conference (its sockets just end, no
     hangup events: capture 07f). Its room leaves the directory, its member's exit and
     hangup callbacks are sent (marked recovered, SYSTEM_SHUTDOWN), node 1 carries on."""
     recorder = HeaderRecorder()
     recorder.documents["/answer"] = _answer
     with Stack(tmp_path, app=recorder.app, start_controller=False) as stack:
-        esl2, outbound2, control2 = free_port(), free_port(), free_port()
+        esl2, outbound2, control2 = held_port(), held_port(), held_port()
         node2 = simulator_process(esl2, outbound2, control2, tmp_path / "recordings",
                                   tmp_path / "node2.log")
         node1_name, node2_name = f"127.0.0.1:{stack.esl_port}", f"127.0.0.1:{esl2}"
         base = stack.settings_overrides()
-        b_http = free_port()
+        b_http = held_port()
 
         def settings(node_id: str, nodes: str) -> dict:
             return {**base, "cluster": {"redis_url": redis_url, "node_id": node_id,

@@ -25,7 +25,6 @@ from processes import (
     kill,
     simulator_process,
 )
-from stack import free_port
 
 PLIVO_MEMBERS = 6
 CXML = "2000"
@@ -42,14 +41,14 @@ CXML_ANSWER = ('<Response><Dial><Conference statusCallback="/room" '
 
 
 def test_every_call_gets_its_callbacks_with_the_shutdown_cause_when_freeswitch_dies(
-        tmp_path: Path):
+        tmp_path: Path, held_port):
     recorder = HeaderRecorder()
     recorder.documents["/answer"] = plivo_answer
     recorder.documents["/answer-cxml"] = CXML_ANSWER
     app = WSGIServer(("127.0.0.1", 0), recorder.app, log=None)
     app.start()
     app_url = f"http://127.0.0.1:{app.address[1]}"
-    esl, outbound, control, http = free_port(), free_port(), free_port(), free_port()
+    esl, outbound, control, http = held_port(), held_port(), held_port(), held_port()
     overrides = {
         "freeswitch": {"esl_host": "127.0.0.1", "esl_port": str(esl), "esl_password": "ClueCon",
                        "command_timeout": "5"},
