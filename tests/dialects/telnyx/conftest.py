@@ -1,9 +1,17 @@
-"""A stack whose application speaks Telnyx Call Control: the simulator, the controller
-with ``[app] dialect = telnyx``, and a webhook receiver that verifies with the SDK."""
+"""A stack whose application speaks Telnyx Call Control: the simulator (or a real
+FreeSWITCH when FS_ESL_HOST is set: SIPp phones, controller/testing/sipp_phones.py), the
+controller with ``[app] dialect = telnyx``, and a webhook receiver that verifies with the
+SDK.
+
+The tests synchronise on what both show: the application's webhooks, the controller's
+REST answers and FreeSWITCH's own listings (``conference json_list``, ``show channels``).
+What only the simulator can observe (what a phone heard) is asserted under
+``if not stack.real``."""
 
 from __future__ import annotations
 
 import base64
+import json
 
 import pytest
 from stack import Stack
@@ -25,7 +33,7 @@ def keys() -> tuple[str, str]:
 def telnyx_stack(tmp_path, keys):
     private, public = keys
     receiver = TelnyxApp(Telnyx(api_key=API_KEY, public_key=public), public)
-    stack = Stack(tmp_path, app=receiver.app, start_controller=False, simulate=True,
+    stack = Stack(tmp_path, app=receiver.app, start_controller=False,
                   settings={"app": {"dialect": "telnyx", "hangup_url": ""}})
     with stack:
         stack.extra_settings["telnyx"] = {"api_key": API_KEY, "signing_key": private,
@@ -35,7 +43,29 @@ def telnyx_stack(tmp_path, keys):
         stack.client = Telnyx(api_key=API_KEY, base_url=f"{stack.api_base}/v2",
                               max_retries=0)
         yield stack
+        # Calls still parked (waiting for commands) would outlive the test on a real
+        # FreeSWITCH: hang up every phone while the controller still runs.
+        stack.phones.close()
 
 
 def b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
+
+
+def callstate(stack, uuid: str) -> str | None:
+    """FreeSWITCH's call state of channel ``uuid`` (the ``callstate`` column of ``show
+    channels as json``, switch_core_sqldb.c's channels table; capture 07d shows ACTIVE
+    for an answered leg, 07f the JSON form), or None when FreeSWITCH has no such channel.
+    Before the answer it is DOWN, RINGING or EARLY: never ACTIVE."""
+    listing = json.loads(stack.api("show channels as json") or "{}")
+    for row in listing.get("rows", []):
+        if row.get("uuid") == uuid:
+            return row.get("callstate")
+    return None
+
+
+def waiting_unanswered(stack, uuid: str) -> bool:
+    """Whether the call is up in FreeSWITCH and not answered: what a parked Telnyx call
+    is until the application answers it."""
+    state = callstate(stack, uuid)
+    return state is not None and state != "ACTIVE"

@@ -1,9 +1,12 @@
-"""Telnyx conferences driven by the official SDK against the simulator: create with the
-seed options, join, mute, hold, supervisor roles, record, end; webhooks verified and
-parsed by the SDK."""
+"""Telnyx conferences driven by the official SDK against the simulator or a real
+FreeSWITCH: create with the seed options, join, mute, hold, supervisor roles, record,
+end; webhooks verified and parsed by the SDK, the room checked in FreeSWITCH's own
+listings (``conference json_list``, ``conference <room> relate``)."""
 
 from __future__ import annotations
 
+import json
+import re
 import secrets
 
 import pytest
@@ -25,12 +28,24 @@ def room_name() -> str:
 
 
 def members(stack, name: str) -> dict[str, dict]:
-    import json
-
+    """FreeSWITCH's members of room ``name`` by call uuid (``conference json_list``, with
+    the flags of capture 03a/07a: can_speak, hold...)."""
     for conf in json.loads(stack.api("conference json_list") or "[]"):
         if conf["conference_name"] == name:
             return {m["uuid"]: m for m in conf["members"] if m.get("type") == "caller"}
     return {}
+
+
+_RELATION = re.compile(r"^(\d+) -> (\d+) (NOSPEAK|SPEAK) (NOHEAR|HEAR)", re.MULTILINE)
+
+
+def not_hearing(stack, name: str, member_id: int) -> set[int]:
+    """The members FreeSWITCH does not let hear member ``member_id``: its NOSPEAK
+    relations in ``conference <room> relate <id>`` (capture 07b: ``3 -> 5 NOSPEAK HEAR
+    NOSENDVIDEO``; ``+OK No relationships`` or ``-ERR no reply`` when there are none)."""
+    listing = stack.api(f"conference {name} relate {member_id}")
+    return {int(other) for source, other, speak, _ in _RELATION.findall(listing)
+            if int(source) == member_id and speak == "NOSPEAK"}
 
 
 def test_create_join_mute_hold_record_and_end(telnyx_stack):
@@ -104,20 +119,25 @@ def test_supervisor_roles_decide_who_hears_whom(telnyx_stack):
     client.conferences.actions.join(conf.id, call_control_id=boss_id,
                                     supervisor_role="whisper",
                                     whisper_call_control_ids=[agent_id])
+    stack.telnyx.wait_for("conference.participant.joined", count=3, conference_id=conf.id)
+    ids = {uuid: member["id"] for uuid, member in members(stack, name).items()}
+    boss_member, customer_member = ids[boss.uuid], ids[customer.uuid]
     rooms = stack.controller.rooms
-    boss_member = next(mid for mid, m in rooms.rooms[name].members.items()
-                       if m.call_uuid == boss.uuid)
-    wait_until(lambda: rooms.coaching(name).get(boss_member), what="whisper")
-    assert rooms.coaching(name)[boss_member] == frozenset({agent.uuid})
+    wait_until(lambda: rooms.coaching(name).get(str(boss_member)), what="whisper")
+    assert rooms.coaching(name)[str(boss_member)] == frozenset({agent.uuid})
+    # FreeSWITCH's own relations: the customer does not hear the boss, the agent does.
+    assert not_hearing(stack, name, boss_member) == {customer_member}
     participants = {p.call_control_id: p for p in client.conferences.list_participants(conf.id)}
     assert participants[boss_id].whisper_call_control_ids == [agent_id]
 
     client.conferences.actions.update(conf.id, call_control_id=boss_id,
                                       supervisor_role="monitor")
-    assert rooms.coaching(name)[boss_member] == frozenset()  # heard by nobody
+    assert rooms.coaching(name)[str(boss_member)] == frozenset()  # heard by nobody
+    assert not_hearing(stack, name, boss_member) == {customer_member, ids[agent.uuid]}
     client.conferences.actions.update(conf.id, call_control_id=boss_id,
                                       supervisor_role="barge")
-    assert boss_member not in rooms.coaching(name)  # heard by everyone
+    assert str(boss_member) not in rooms.coaching(name)  # heard by everyone
+    assert not_hearing(stack, name, boss_member) == set()
     client.conferences.actions.end_conference(conf.id)
     stack.telnyx.wait_for("conference.ended", conference_id=conf.id)
 

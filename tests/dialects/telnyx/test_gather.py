@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 import telnyx
-from conftest import b64
+from conftest import b64, callstate
 from stack import wait_until
 from test_calls import ring
 
@@ -31,7 +31,8 @@ def test_gather_using_speak_collects_valid_digits(telnyx_stack):
         ccid, payload="Enter your PIN", voice="female", maximum_digits=4,
         terminating_digit="#", inter_digit_timeout_millis=3000)
     collecting(stack, phone)
-    wait_until(lambda: any("Enter your PIN" in h for h in phone.heard), what="the prompt")
+    if not stack.real:  # what a phone heard: the simulator's view only
+        wait_until(lambda: any("Enter your PIN" in h for h in phone.heard), what="the prompt")
     phone.send_dtmf("1234")
     ended = stack.telnyx.wait_for("call.gather.ended", call_control_id=ccid)[0].payload
     assert (ended.digits, ended.status) == ("1234", "valid")
@@ -63,8 +64,9 @@ def test_gather_without_input_times_out(telnyx_stack):
                                                   timeout_millis=1000, maximum_tries=2)
     ended = stack.telnyx.wait_for("call.gather.ended", call_control_id=ccid)[0].payload
     assert (ended.digits, ended.status) == ("", "timeout")
-    assert sum("Press a key" in h for h in phone.heard) == 2  # maximum_tries prompts
-    assert phone.is_up
+    if not stack.real:
+        assert sum("Press a key" in h for h in phone.heard) == 2  # maximum_tries prompts
+    assert phone.is_up and callstate(stack, phone.uuid) == "ACTIVE"
 
 
 def test_caller_hanging_up_during_a_gather_ends_it_with_call_hangup(telnyx_stack):

@@ -1,6 +1,6 @@
 """record_start / record_stop on one call with the official SDK: uuid_record on the
-simulator (RECORD_START/RECORD_STOP as switch_ivr_async.c fires them) and
-call.recording.saved with the URL the controller serves the file at."""
+simulator or a real FreeSWITCH (RECORD_START/RECORD_STOP as switch_ivr_async.c fires
+them) and call.recording.saved with the URL the controller serves the file at."""
 
 from __future__ import annotations
 
@@ -68,11 +68,16 @@ def test_record_commands_are_checked(telnyx_stack):
     assert not stack.telnyx.of("call.recording.saved")
 
 
-def test_simulator_uuid_record_replies_and_file(telnyx_stack, tmp_path):
-    """uuid_record as mod_commands.c answers it; the file is there from the start."""
+def test_uuid_record_replies_and_file(telnyx_stack):
+    """uuid_record as mod_commands.c answers it; the file is there from the start
+    (switch_ivr_record_session_event opens it before adding the media bug). On the
+    simulator this checks its model; on a real FreeSWITCH, FreeSWITCH itself. The file is
+    written in the recordings directory, which FreeSWITCH and this process share."""
     stack = telnyx_stack
     phone, ccid = answered_call(stack)
-    path = str(tmp_path / "direct.wav")
+    settings = stack.controller.settings
+    path = os.path.join(settings.recordings.directory, f"direct-{phone.uuid}.wav")
+    local = os.path.join(settings.recordings_local_directory, f"direct-{phone.uuid}.wav")
 
     def api(command: str) -> str:
         return stack.api(command).strip()
@@ -84,11 +89,12 @@ def test_simulator_uuid_record_replies_and_file(telnyx_stack, tmp_path):
     assert api(f"uuid_record {phone.uuid} stop {path}") \
         == "-ERR Cannot stop record session!"
     assert api(f"uuid_record {phone.uuid} start {path}") == "+OK Success"
-    assert os.path.exists(path)
+    assert os.path.exists(local)
     assert api(f"uuid_record {phone.uuid} stop {path}") == "+OK Success"
     assert api(f"uuid_record {phone.uuid} stop {path}") \
         == "-ERR Cannot stop record session!"
-    assert open(path, "rb").read(4) == b"RIFF"
+    with open(local, "rb") as recorded:
+        assert recorded.read(4) == b"RIFF"
 
 
 def test_uuid_record_builders_refuse_what_freeswitch_would_split():
