@@ -12,6 +12,8 @@ stores (SQLite outbox and journal, in-memory idempotency keys) and never imports
 - ``directory``: the room directory (which FreeSWITCH node hosts a room; first writer wins).
 - ``calls``: which controller runs each call (the REST API forwards a call's requests there).
 - ``commands``: the Telnyx face's ``command_id`` answers.
+- ``moves``: a caller on another node is moved to its room's home node before it joins
+  (``codec``: the Conference verb it takes along, as JSON).
 - ``takeover``: the greenlet that keeps this controller alive in Redis and takes over
   what dead controllers left.
 """

@@ -35,13 +35,14 @@ import gevent
 import redis
 
 from controller import dialects
-from controller.calls import CallRegistry
+from controller.calls import HangupCall
 from controller.cluster import codec
 from controller.cluster.directory import RoomDirectory
 from controller.cluster.shared import ClusterError, Shared
 from controller.conference.events import CallFacts, MemberFacts
 from controller.config import Settings
-from controller.esl import CallerGone, EslError
+from controller.esl import CallerGone, EslError, Execution
+from controller.esl.outbound import WAKE
 from controller.freeswitch import apps
 from controller.freeswitch import channel as fschannel
 from controller.freeswitch.cluster import MOVE_VARIABLE, move_to_room
@@ -193,7 +194,7 @@ class RoomMover:
         bridge = move_to_room(call.uuid, call.call_id, fs_room, self.profile, address)
         gone = False
         try:
-            call.wait(call._start(bridge))
+            self._wait_bridge(call, call._start(bridge))
         except CallerGone:
             gone = True
         arrived, member = self._outcome(call.uuid, gone)
@@ -213,6 +214,22 @@ class RoomMover:
         if gone:
             raise CallerGone("the caller hung up in a room on another node")
         return True, document
+
+    @staticmethod
+    def _wait_bridge(call: CallSession, execution: Execution) -> None:
+        """Until the bridge ends. A live hang-up hangs the caller up (which ends the far
+        leg); other live commands stay queued until the call is back from the room."""
+        while not execution.done and not call.session.ended.is_set():
+            event = call.session.events.get()
+            if event.name != WAKE:
+                continue
+            hangup = next((c for c in call.commands if isinstance(c, HangupCall)), None)
+            if hangup is not None:
+                call.commands.remove(hangup)
+                log.info("hanging up (live command, %s) in a room on another node",
+                         hangup.cause)
+                call.session.hangup(hangup.cause)
+        execution.wait(0)  # CallerGone when the call ended
 
     def _outcome(self, call_uuid: str, gone: bool) -> tuple[bool, MemberFacts | None]:
         """Whether the far leg reached a controller, and the member it was. The far side
@@ -265,10 +282,8 @@ class RoomMover:
             return
         call.facts, call.dialect, call.tag = move.facts, dialects.get(move.dialect), move.tag
         call.reports_end = False  # the call's own controller reports its end
-        # Known here by its leg and its call id (REST on this controller, the room
-        # manager's call ids), but not in the shared registry: the caller's controller
-        # runs the call.
-        CallRegistry.add(call.engine.calls, call)
+        # Not in the call registry: the caller's controller runs the call, and REST
+        # requests for it (hang-up...) must reach that one (controller.cluster.calls).
         member = None
         with log_context(call_uuid=move.facts.uuid):
             log.info("leg %s: call %s moved here to join %s", call.uuid, move.facts.uuid,
@@ -298,7 +313,6 @@ class RoomMover:
                 # The exit callback before the caller's controller sends the action.
                 call.engine.webhooks.wait_lane(
                     call.lane, timeout=call.settings.webhooks.read_timeout)
-                CallRegistry.remove(call.engine.calls, call)
                 call.engine.journal.remove(call.uuid)
                 if not call.session.hungup.is_set():
                     try:

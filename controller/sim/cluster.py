@@ -20,6 +20,8 @@ address>`` becomes an inbound call on that simulator, as a real node's INVITE wo
   ends the far one too (same function, the originator's branch). A bridge that fails sets
   ``originate_failed_cause`` and hangs the caller up unless ``continue_on_fail``
   (mod_dptools.c audio_bridge_function -> switch_channel.c switch_channel_handle_cause).
+  While bridged, the caller's queued sendmsgs run (switch_ivr_bridge.c
+  audio_bridge_thread: switch_ivr_parse_next_event), so a controller can hang it up.
 
 Not modelled: the outgoing sofia leg a real node creates on the bridging side (its own
 channel and events), media between the two (each simulator mixes its own rooms).
@@ -100,6 +102,11 @@ def bridge_app(channel: Channel, arg: str) -> None:
     parsed = split_variables(arg)
     target = parse_target(parsed[1]) if parsed is not None else None
     sim = _NETWORK.get(target.host) if target is not None and target.kind == "sofia" else None
+    if parsed is not None and target is not None and sim is None:
+        from controller.sim.bridge import bridge_to_phone
+
+        bridge_to_phone(channel, parsed[0], target)  # a phone of this simulator
+        return
     if parsed is None or target is None or sim is None or sim.core is channel.core:
         _failed(channel, "NO_ROUTE_DESTINATION")
         return
@@ -124,6 +131,13 @@ def bridge_app(channel: Channel, arg: str) -> None:
         channel.times["bridged"] = channel.core.clock.now_us()
         channel.set_var("bridge_uuid", far.uuid)
         while channel.ready and not far.down:
+            # Queued sendmsgs (a hang-up, an app) run while bridged: audio_bridge_thread
+            # parses the caller's private events (switch_ivr_bridge.c,
+            # switch_ivr_parse_next_event under private_event_count).
+            if channel.has_private():
+                channel.next_frame()
+                session.process_private(channel)
+                continue
             channel.wait_input(None)
         if channel.ready and switch_true(channel.get_var("hangup_after_bridge")):
             channel.hangup(far.hangup_cause or "NORMAL_CLEARING")

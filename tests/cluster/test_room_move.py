@@ -180,6 +180,22 @@ def test_a_moved_member_kicked_goes_on_with_its_action_on_its_own_node(two_nodes
     assert first.is_up and stack.sim.conference_state("lobby")["count"] == 1
 
 
+def test_a_moved_call_hung_up_through_the_home_nodes_controller(two_nodes, redis_url):
+    """REST on the home node's controller (A) for the moved call reaches the controller
+    running it (B), which hangs the caller up: both legs end, no action document runs."""
+    stack, node2, recorder, a_url, b_url, _ = two_nodes
+    first, moved, entered, far = _meet_in_one_room(two_nodes, redis_url)
+    reply = requests.post(f"{a_url}/v1/calls/{moved.uuid}/hangup", headers=AUTH, json={},
+                          timeout=10)
+    assert reply.status_code in (200, 202), reply.text
+    wait_until(lambda: not moved.is_up and far.down, timeout=5, what="both legs ending")
+    recorder.wait_for("/hangup", CallUUID=moved.uuid)
+    recorder.wait_for("/cb", ConferenceAction="exit", CallUUID=moved.uuid)
+    gevent.sleep(0.5)
+    assert len(recorder.at("/hangup", CallUUID=moved.uuid)) == 1
+    assert first.is_up and stack.sim.conference_state("lobby")["count"] == 1
+
+
 def test_node_sip_addresses_are_checked():
     with pytest.raises(ConfigError, match="node=sip_host:sip_port"):
         load_settings(environ={"CC_CLUSTER_NODE_SIP_ADDRESSES": "fs1:8021"})
