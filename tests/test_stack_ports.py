@@ -10,6 +10,8 @@ is taken at once by a real outgoing connection from that port.
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -127,3 +129,18 @@ def test_a_given_controller_port_is_used_and_named_when_taken(tmp_path):
         with pytest.raises(OSError, match=f"outbound\\) on 127.0.0.1:{port}"):
             with Stack(tmp_path, outbound_port=port):
                 pass
+
+
+def test_a_held_port_is_free_for_a_server_in_another_process_and_for_no_one_else(held_port):
+    if not _hold_supported():
+        pytest.skip("this system lets no port be held while another socket listens on it")
+    port = held_port()
+    intruder = socket.socket()
+    with pytest.raises(OSError, match="in use"):
+        intruder.bind(("127.0.0.1", port))
+    intruder.close()
+    server = subprocess.run(  # create_server sets SO_REUSEADDR, as gevent's servers do
+        [sys.executable, "-c", "import socket, sys; "
+         f"socket.create_server(('127.0.0.1', {port})).close(); print('listened')"],
+        capture_output=True, text=True, timeout=30)
+    assert server.stdout == "listened\n", server.stderr

@@ -10,11 +10,7 @@ from pathlib import Path
 
 import pytest
 
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from controller.testing.stack import hold_port
 
 
 class RedisServer:
@@ -23,7 +19,9 @@ class RedisServer:
         if binary is None:
             pytest.skip("redis-server is not installed (Debian: apt-get install -y "
                         "redis-server; .ci/run installs it): the cluster tests need a real Redis")
-        self.port = _free_port()
+        # Held until stop: redis-server binds it with SO_REUSEADDR (anet.c anetSetReuseAddr)
+        self._held = hold_port("redis-server")
+        self.port = self._held.port
         self.url = f"redis://127.0.0.1:{self.port}/0"
         directory.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
@@ -48,3 +46,4 @@ class RedisServer:
         if self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=5)
+        self._held.close()
