@@ -192,6 +192,8 @@ def run(calls: int = 200, presses: int = 1000, profile_dir: Path | None = None,
         figures["teardown_cpu_ms"] = round(1000 * (_cpu(rig) - before) / calls, 3)
         _dump(rig, profile_dir, "teardown", callgrind)
         figures["controller_log_errors"] = rig.controller.log_errors()
+        if figures["controller_log_errors"]:
+            figures["controller_log_error_messages"] = rig.controller.log_error_messages()
     data.cleanup()
     return figures
 

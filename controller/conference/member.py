@@ -142,9 +142,8 @@ class ConferenceMember:
         if woken:
             self.session.wake()  # a command came meanwhile: keep it noticed
         # Queued back to back: FreeSWITCH runs them in order before the conference app.
-        calls = [apps.set_var(name, value) for name, value in plan.variables]
-        # What to do when the member leaves, should this connection be gone by then.
-        calls.append(apps.set_var(RESUME_VARIABLE, encode_resume(self.join)))
+        # Last, what to do when the member leaves, should this connection be gone by then.
+        calls = apps.set_vars([*plan.variables, (RESUME_VARIABLE, encode_resume(self.join))])
         calls += [binding.app for binding in plan.digit_bindings]
         if plan.digit_bindings:
             calls.append(apps.digit_action_set_realm(plan.digit_realm))

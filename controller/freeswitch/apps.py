@@ -43,6 +43,47 @@ def set_var(name: str, value: str) -> AppCall:
     return AppCall("set", f"{token(name, 'variable name')}={value}")
 
 
+# multiset (mod_dptools.c multiset_function) sets several variables in one application:
+# one sendmsg, one reply, one CHANNEL_EXECUTE_COMPLETE instead of one each (a third of
+# the frames of a join, issue 16). It splits its argument with switch_split, i.e.
+# switch_utils.c separate_string_char_delim + cleanup_separated_string, which treat
+# single quotes and backslashes as quoting and trim spaces around each item; then every
+# item goes through base_set exactly as `set` does. So a value is sent through multiset
+# only when that splitting leaves it as it is; any other keeps its own `set`.
+MULTISET_DELIMITER = "|"
+_MULTISET_MAX = 256  # multiset_function's char *array[256]
+_NOT_PLAIN = ("'", "\\", MULTISET_DELIMITER)
+
+
+def _multiset_safe(name: str, value: str) -> bool:
+    return (not any(c in value or c in name for c in _NOT_PLAIN)
+            and value == value.strip(" ") and not value.startswith("^^"))
+
+
+def set_vars(pairs: Sequence[tuple[str, str]]) -> list[AppCall]:
+    """``set`` for each (name, value), in order, as few applications as possible."""
+    calls: list[AppCall] = []
+    batch: list[str] = []
+
+    def flush() -> None:
+        if len(batch) == 1:
+            calls.append(AppCall("set", batch[0]))
+        elif batch:
+            arg = f"^^{MULTISET_DELIMITER}" + MULTISET_DELIMITER.join(batch)
+            calls.append(AppCall("multiset", arg))
+        batch.clear()
+
+    for name, value in pairs:
+        single = set_var(name, value)  # validates the name and the value
+        if _multiset_safe(name, value) and len(batch) < _MULTISET_MAX:
+            batch.append(single.arg)
+        else:
+            flush()
+            calls.append(single)
+    flush()
+    return calls
+
+
 def unset_var(name: str) -> AppCall:
     return AppCall("unset", token(name, "variable name"))
 

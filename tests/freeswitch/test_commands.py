@@ -104,6 +104,39 @@ def test_conference_app_argument():
         apps.set_var("a", "b\nc")
 
 
+def _as_freeswitch_sets(calls: list[apps.AppCall]) -> list[tuple[str, str]]:
+    """What base_set receives: `set` takes its argument whole, `multiset` splits it
+    with switch_separate_string (mod_dptools.c multiset_function), as the simulator
+    copies it."""
+    items: list[str] = []
+    for call in calls:
+        if call.app == "set":
+            items.append(call.arg)
+        else:
+            assert call.app == "multiset" and call.arg.startswith("^^")
+            items += separate_string(call.arg[3:], call.arg[2], 256)
+    return [(name, value) for name, _, value in (item.partition("=") for item in items)]
+
+
+def test_set_vars_groups_plain_values_and_every_value_arrives_unchanged():
+    pairs = [("hangup_after_conference", "false"), ("conference_controls", "none"),
+             ("conference_max_members", "250"), ("conference_enter_sound", "/m/a b.wav"),
+             ("quoted", "O'Brien"), ("escaped", '{"x":"\\u0024"}'), ("piped", "a|b"),
+             ("spaced", " lead"), ("empty", ""), ("equals", "a=b=c"),
+             ("cc_resume", '{"v":1,"room":"r","action":null}'), ("last", "1")]
+    calls = apps.set_vars(pairs)
+    assert _as_freeswitch_sets(calls) == pairs
+    # plain values share an application; quotes, backslashes, the delimiter and edge
+    # spaces would be changed by the split, so those keep a `set` each (in order)
+    assert [c.app for c in calls] == ["multiset", "set", "set", "set", "set", "multiset"]
+
+
+def test_set_vars_with_one_variable_is_a_plain_set():
+    assert apps.set_vars([("a", "b")]) == [apps.AppCall("set", "a=b")]
+    with pytest.raises(ValueError):
+        apps.set_vars([("a", "ok"), ("b", "b\nc")])
+
+
 @pytest.mark.parametrize("room", ["list", "LIST", "Count", "json_list", "xml_list", "help",
                                   "commands"])
 def test_room_names_never_equal_a_global_conference_word(room):
