@@ -259,7 +259,10 @@ class Recovery:
         stay = entry.stay
         if stay is None:
             return None
-        return MemberFacts(stay.room, stay.conference_uuid, stay.member_id, entry.uuid)
+        # The call's own uuid: a leg running a call moved from another node reports as
+        # that call (controller.cluster.moves); for any other call they are the same.
+        return MemberFacts(stay.room, stay.conference_uuid, stay.member_id,
+                           entry.facts.uuid or entry.uuid)
 
     def _emit(self, entry: JournalEntry, kind: EventKind, hook: object, status: CallStatus,
               *, digits: str = "", reason: str = "", timestamp_us: int = 0) -> None:

@@ -49,6 +49,7 @@ from controller.freeswitch.cluster import MOVE_VARIABLE, move_to_room
 from controller.freeswitch.names import fs_room_name
 from controller.logs import log_context
 from controller.model import ConferenceJoin, Document
+from controller.resume import RESUME_VARIABLE, decode_resume
 
 if TYPE_CHECKING:
     from controller.call import CallSession
@@ -282,9 +283,12 @@ class RoomMover:
             return
         call.facts, call.dialect, call.tag = move.facts, dialects.get(move.dialect), move.tag
         call.reports_end = False  # the call's own controller reports its end
+        if call.engine.recovery is not None:
+            call.engine.recovery.claim(call.uuid)  # back from the second socket: ours again
         # Not in the call registry: the caller's controller runs the call, and REST
         # requests for it (hang-up...) must reach that one (controller.cluster.calls).
         member = None
+        facts: MemberFacts | None = None
         with log_context(call_uuid=move.facts.uuid):
             log.info("leg %s: call %s moved here to join %s", call.uuid, move.facts.uuid,
                      move.join.room)
@@ -292,11 +296,18 @@ class RoomMover:
                 self.store.mark_arrived(moved_uuid)
                 call.session.prepare(LINGER_SECONDS, ["conference::maintenance"],
                                      [*SESSION_EVENTS, *call.dialect.session_events])
-                call.answer()
-                # The action is requested by the caller's controller, which goes on with
-                # the call's document afterwards.
-                member = ConferenceMember(call, dataclasses.replace(move.join, action=None))
-                member.run()
+                resume = fields.get(f"variable_{RESUME_VARIABLE}")
+                if resume:
+                    # Back through the dialplan's second socket: the leg's controller was
+                    # lost while it was in the room and it has left since.
+                    facts = self._resumed(call, resume)
+                else:
+                    call.answer()
+                    # The action is requested by the caller's controller, which goes on
+                    # with the call's document afterwards.
+                    member = ConferenceMember(call, dataclasses.replace(move.join,
+                                                                        action=None))
+                    member.run()
             except CallerGone:
                 log.info("the moved call hung up")
             except (EslError, redis.RedisError) as exc:
@@ -304,7 +315,8 @@ class RoomMover:
             except Exception:  # a bug of ours: this leg ends, others go on
                 log.exception("moved call failed on an internal error")
             finally:
-                facts = member.member if member is not None else None
+                if member is not None:
+                    facts = member.member
                 try:
                     self.store.mark_left(moved_uuid, facts)
                 except redis.RedisError as exc:
@@ -320,3 +332,21 @@ class RoomMover:
                     except (EslError, CallerGone):
                         pass
                 call.session.ended.wait(timeout=5)
+
+    @staticmethod
+    def _resumed(call: CallSession, value: str) -> MemberFacts | None:
+        """The member's exit, as ``resume_member`` reports it (its action was left to the
+        caller's controller); the member it was, for that controller."""
+        from controller.conference.member import resume_member
+
+        try:
+            state = decode_resume(value)
+        except ValueError as exc:
+            log.error("cannot resume the moved leg: %s", exc)
+            return None
+        call.answered = True
+        call._start(apps.unset_var(RESUME_VARIABLE))
+        resume_member(call, state)
+        fields = call.session.channel
+        return MemberFacts(state.room, fields.get("variable_conference_uuid", ""),
+                           fields.get("variable_conference_member_id", ""), call.facts.uuid)

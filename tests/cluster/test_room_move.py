@@ -67,12 +67,20 @@ def two_nodes(tmp_path, redis_url):
         b["outbound"] = {**base["outbound"], "listen_port": str(b_outbound)}
         processes = [controller_process(a, tmp_path / "a.log"),
                      controller_process(b, tmp_path / "b.log")]
+
+        def restart_home_controller() -> None:
+            """SIGKILL node 1's controller (A) and start it again, same settings."""
+            kill(processes[0])
+            processes[0] = controller_process(a, tmp_path / "a2.log")
+            wait_until(lambda: controller_ready(stack.http_port), timeout=30,
+                       what="the restarted controller A")
+
         try:
             for port in (stack.http_port, b_http):
                 wait_until(lambda port=port: controller_ready(port), timeout=30,
                            what=f"the controller on HTTP port {port}")
             yield (stack, node2, recorder, f"http://127.0.0.1:{stack.http_port}",
-                   f"http://127.0.0.1:{b_http}", node1_name)
+                   f"http://127.0.0.1:{b_http}", node1_name, restart_home_controller)
         finally:
             stack.phones.close()
             node2.phones.close()
@@ -99,7 +107,7 @@ def _far_leg(sim: Simulator, moved_uuid: str):
 
 
 def _meet_in_one_room(two_nodes, redis_url):
-    stack, node2, recorder, a_url, b_url, node1_name = two_nodes
+    stack, node2, recorder, a_url, b_url, node1_name, _ = two_nodes
     first = stack.phones.call("1000", caller_id="+15550001")
     recorder.wait_for("/cb", ConferenceAction="enter", CallUUID=first.uuid)
     store = redis.Redis.from_url(redis_url)
@@ -113,7 +121,7 @@ def _meet_in_one_room(two_nodes, redis_url):
 
 
 def test_callers_on_two_nodes_meet_in_one_room_on_its_home_node(two_nodes, redis_url):
-    stack, node2, recorder, a_url, b_url, _ = two_nodes
+    stack, node2, recorder, a_url, b_url, *_ = two_nodes
     first, moved, entered, far = _meet_in_one_room(two_nodes, redis_url)
 
     # One FreeSWITCH room, on node 1, with both callers; node 2 has none.
@@ -163,7 +171,7 @@ def test_callers_on_two_nodes_meet_in_one_room_on_its_home_node(two_nodes, redis
 def test_a_moved_member_kicked_goes_on_with_its_action_on_its_own_node(two_nodes, redis_url):
     """Kicked from the room on node 1, the far leg ends and the caller, still up on node 2,
     gets the action request (with its member) and runs its document there."""
-    stack, node2, recorder, a_url, b_url, _ = two_nodes
+    stack, node2, recorder, a_url, b_url, *_ = two_nodes
     first, moved, entered, far = _meet_in_one_room(two_nodes, redis_url)
     member_id = entered["ConferenceMemberID"]
     reply = requests.post(f"{b_url}/v1/conferences/lobby/members/{member_id}/kick",
@@ -183,7 +191,7 @@ def test_a_moved_member_kicked_goes_on_with_its_action_on_its_own_node(two_nodes
 def test_a_moved_call_hung_up_through_the_home_nodes_controller(two_nodes, redis_url):
     """REST on the home node's controller (A) for the moved call reaches the controller
     running it (B), which hangs the caller up: both legs end, no action document runs."""
-    stack, node2, recorder, a_url, b_url, _ = two_nodes
+    stack, node2, recorder, a_url, b_url, *_ = two_nodes
     first, moved, entered, far = _meet_in_one_room(two_nodes, redis_url)
     reply = requests.post(f"{a_url}/v1/calls/{moved.uuid}/hangup", headers=AUTH, json={},
                           timeout=10)
@@ -194,6 +202,35 @@ def test_a_moved_call_hung_up_through_the_home_nodes_controller(two_nodes, redis
     gevent.sleep(0.5)
     assert len(recorder.at("/hangup", CallUUID=moved.uuid)) == 1
     assert first.is_up and stack.sim.conference_state("lobby")["count"] == 1
+
+
+def test_a_moved_member_outlives_its_controller(two_nodes, redis_url):
+    """Node 1's controller A, which runs the far leg, is SIGKILLed while the moved member
+    is in the room and started again; kicked afterwards, the leg comes back to A through
+    the cluster context's second socket (cc_resume): the exit is reported as the caller's
+    (never the far leg's uuid), and the caller's controller requests the action once and
+    runs its document. Controller B may meanwhile have taken over A's journal and watch
+    the far leg too; it then reports the exit again when the leg ends (recovered): at least
+    once, as any callback of a dead controller (README, Running a cluster)."""
+    stack, node2, recorder, a_url, b_url, _, restart_home_controller = two_nodes
+    first, moved, entered, far = _meet_in_one_room(two_nodes, redis_url)
+    restart_home_controller()
+    assert far.ready and moved.is_up
+    member_id = entered["ConferenceMemberID"]
+    reply = requests.post(f"{b_url}/v1/conferences/lobby/members/{member_id}/kick",
+                          headers=AUTH, json={}, timeout=10)
+    assert reply.status_code == 200, reply.text
+    after = recorder.wait_for("/after", CallUUID=moved.uuid)[0]
+    assert after["ConferenceMemberID"] == member_id
+    recorder.wait_for("/hangup", CallUUID=moved.uuid)
+    wait_until(lambda: far.down and not moved.is_up, timeout=5, what="both legs ending")
+    gevent.sleep(0.5)
+    exits = recorder.at("/cb", ConferenceAction="exit")
+    assert exits and {(e["CallUUID"], e["ConferenceMemberID"]) for e in exits} == {
+        (moved.uuid, member_id)}
+    assert len(recorder.at("/after", CallUUID=moved.uuid)) == 1
+    assert len(recorder.at("/hangup", CallUUID=moved.uuid)) == 1
+    assert not [r for r in recorder.requests if far.uuid in str(r)]
 
 
 def test_node_sip_addresses_are_checked():
