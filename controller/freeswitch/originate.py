@@ -44,6 +44,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from controller.freeswitch.apps import AppCall
 from controller.freeswitch.args import UnsafeArgument, uuid
 
 # Variables every dial sets (switch_ivr_originate.c reads each of them by name).
@@ -211,3 +212,46 @@ def originate_result(reply: str) -> OriginateResult:
         if _CAUSE.match(cause):
             return OriginateResult(cause=cause, text=text)
     return OriginateResult(cause="", text=text or "(empty reply)")
+
+
+# ------------------------------------------------------------------ bridge
+# Variables the caller's channel needs before ``bridge`` (mod_dptools.c audio_bridge_function):
+CONTINUE_ON_FAIL = "continue_on_fail"  # a failed dial leaves the caller up (switch_channel.c
+# switch_channel_handle_cause hangs it up otherwise) and sets originate_failed_cause
+HANGUP_AFTER_BRIDGE = "hangup_after_bridge"  # false: the caller goes back to its
+# application when the other leg hangs up (switch_ivr_bridge.c signal_bridge_on_hangup)
+ORIGINATE_FAILED_CAUSE = "originate_failed_cause"  # set on the caller by a failed bridge
+
+
+def bridge_variable_value(value: str, name: str = "value") -> str:
+    """One value inside a ``bridge`` dial string's ``{...}``. The application's argument is
+    not split on spaces (sendmsg's execute-app-arg reaches audio_bridge_function whole),
+    only the braces on commas (switch_ivr_originate.c: switch_event_create_brackets(data,
+    '{', '}', ',', ...)): a comma is escaped, spaces stay as they are."""
+    text = value.strip()
+    for refused in _REFUSED_IN_VALUE:
+        if refused in text:
+            raise OriginateError(f"channel variable {name}: {refused!r} cannot be passed to "
+                                 f"bridge (in {value[:80]!r})")
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
+        raise OriginateError(f"channel variable {name}: control characters are not allowed")
+    if len(text) > MAX_VALUE:
+        raise OriginateError(f"channel variable {name}: longer than {MAX_VALUE} characters")
+    return text.replace(",", "\\,")
+
+
+def bridge(destination: Destination, variables: Mapping[str, str]) -> AppCall:
+    """The ``bridge`` application: dial ``destination`` from the call
+    that runs it and bridge the two once it answers. ``bridge`` dials with
+    switch_ivr_originate, which reads the same leg variables as ``originate``
+    (``origination_uuid``: switch_ivr_originate.c, ``switch_event_get_header(var_event,
+    "origination_uuid")`` then switch_core_session_set_uuid; ``originate_timeout``,
+    ``ignore_early_media``, ``origination_caller_id_*``)."""
+    if ORIGINATION_UUID in variables:
+        uuid(variables[ORIGINATION_UUID])
+    parts = []
+    for name, value in variables.items():
+        if not _NAME.match(name):
+            raise OriginateError(f"{name[:80]!r} is not a channel variable name")
+        parts.append(f"{name}={bridge_variable_value(str(value), name)}")
+    return AppCall("bridge", "{" + ",".join(parts) + "}" + destination.dial_string())

@@ -18,7 +18,7 @@ from controller.dialects.telnyx import webhooks
 from controller.dialects.telnyx.state import CALLS
 from controller.esl import CallerGone
 from controller.media_cache import MediaError
-from controller.model import ConferenceJoin, Document, Gather, Hangup, Play, Speak
+from controller.model import Gather, Play, Speak
 
 if TYPE_CHECKING:
     from controller.call import CallSession
@@ -152,28 +152,3 @@ def gather_ended_fields(digits: str, extra: dict[str, str],
     minimum = int(extra.get(GATHER_MIN_DIGITS, "1") or 1)
     status = "call_hangup" if hungup and not digits else gather_status(digits, minimum)
     return {"digits": digits, "status": status}
-
-
-def transfer_room(transferred_uuid: str) -> str:
-    """The private room a transfer joins its two legs in (one per transferred call)."""
-    return f"telnyx-transfer-{transferred_uuid}"
-
-
-def bridge_into(room: str, park_after: bool):  # noqa: ANN201 - a RunOnCall procedure
-    """One leg of a transfer joins the two-member room that stands for Telnyx's bridge.
-
-    Why a room and not FreeSWITCH's own transfer: capture 07e shows ``uuid_transfer <uuid>
-    <exten> XML default`` (and ``... inline``) ending the application the channel runs
-    and running the new extension instead; for a call parked in our socket application
-    that is the end of the controller's hold on it (no more commands, no call.hangup).
-    ``uuid_bridge`` between two socket-controlled channels has no capture. The engine's
-    conference keeps both legs under control with capture-backed behaviour (01, 03c:
-    end_on_exit). When the other leg leaves, the room ends and this leg hangs up, or
-    waits for commands when ``park_after`` (Telnyx's park_after_unbridge=self)."""
-
-    def step(call: CallSession) -> Document:
-        send_call_event(call, "call.bridged", state="bridged")
-        join = ConferenceJoin(room=room, max_members=2, end_on_exit=True, wait_music=False)
-        return Document((join,) if park_after else (join, Hangup()))
-
-    return step

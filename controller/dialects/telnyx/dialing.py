@@ -24,7 +24,14 @@ from controller.dialects.telnyx import webhooks
 from controller.dialects.telnyx.ids import call_control_id
 from controller.dialects.telnyx.inputs import Fields, TelnyxApiError, invalid, unsupported
 from controller.dialects.telnyx.state import CALLS
-from controller.dialer import DialError, DialOutcome, DialRequest, DialUnavailable, Outcome
+from controller.dialer import (
+    DialError,
+    DialOutcome,
+    DialRequest,
+    DialUnavailable,
+    Outcome,
+    outcome_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +78,20 @@ def dial_facts(call_uuid: str, to: str, from_number: str, from_name: str) -> Cal
 
 
 def unanswered_cause(outcome: DialOutcome) -> tuple[str, str]:
-    if outcome.kind in UNANSWERED:
-        return UNANSWERED[outcome.kind]
-    cause = FAILED_CAUSES.get(outcome.cause, "unspecified")
+    return _unanswered(outcome.kind, outcome.cause)
+
+
+def unanswered_from_cause(freeswitch_cause: str) -> tuple[str, str]:
+    """(hangup_cause, hangup_source) of a leg that ended unanswered with this FreeSWITCH
+    cause (a transfer's leg: its CHANNEL_HANGUP_COMPLETE or the caller's
+    originate_failed_cause)."""
+    return _unanswered(outcome_of(freeswitch_cause), freeswitch_cause)
+
+
+def _unanswered(kind: Outcome, freeswitch_cause: str) -> tuple[str, str]:
+    if kind in UNANSWERED:
+        return UNANSWERED[kind]
+    cause = FAILED_CAUSES.get(freeswitch_cause, "unspecified")
     # A rejection (SIP 603: CALL_REJECTED) is the callee's doing; other failures are not
     # known to be anyone's.
     return cause, "callee" if cause == "call_rejected" else "unknown"

@@ -24,11 +24,11 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from controller.calls import HangupCall, RunOnCall, SendDigits
-from controller.dialects.telnyx import callcontrol
+from controller.dialects.telnyx import callcontrol, transfer
 from controller.dialects.telnyx.conferences import ConferenceFace
 from controller.dialects.telnyx.dialing import NOT_HERE as TelnyxDialerNotHere
 from controller.dialects.telnyx.dialing import TelnyxDialer, dial_answer
-from controller.dialects.telnyx.ids import call_uuid
+from controller.dialects.telnyx.ids import call_control_id, call_uuid
 from controller.dialects.telnyx.inputs import (
     Fields,
     TelnyxApiError,
@@ -39,7 +39,10 @@ from controller.dialects.telnyx.inputs import (
 )
 from controller.dialects.telnyx.recording import CallRecorder
 from controller.dialects.telnyx.state import CALLS
+from controller.dialects.telnyx.transfer import TransferLeg
+from controller.dialer import DialError, destination_text, parse_destination
 from controller.freeswitch.apps import MAX_GATHER_DIGITS
+from controller.freeswitch.originate import OriginateError, bridge_variable_value
 from controller.model import Gather, Play, Speak
 
 log = logging.getLogger(__name__)
@@ -160,6 +163,11 @@ class CallCommands:
             fields.only(("client_state", "command_id"))
             fields.client_state()
             if self.dialing.cancel(uuid):
+                return OK
+        if action == "hangup" and uuid in transfer.ACTIVE:
+            fields.only(("client_state", "command_id"))  # a transfer's new leg
+            fields.client_state()
+            if transfer.hang_up(self.service, uuid):
                 return OK
         if uuid and self._taken_over(uuid):
             return self._command_taken_over(uuid, action, fields)
@@ -289,8 +297,8 @@ class CallCommands:
         CALLS.get(call.uuid).client_state = state
 
     def _transfer(self, call: Any, fields: Fields) -> None:
-        """Dial ``to`` through the Dialer (its webhooks to the transfer's webhook_url);
-        once it answers, both legs meet in a two-member room (callcontrol.bridge_into).
+        """Dial ``to`` from the call itself and bridge the two once it answers
+        (controller.dialects.telnyx.transfer: FreeSWITCH's ``bridge`` run on the call).
         Unanswered: the new leg's call.hangup, and this call goes on taking commands."""
         fields.only(("to", "from", "from_display_name", "timeout_secs", "time_limit_secs",
                      "webhook_url", "webhook_url_method", "client_state",
@@ -316,23 +324,20 @@ class CallCommands:
                                           "webhook_url_method") if k in fields.body},
             "client_state": target_state or None,
         }))
+        try:
+            destination = parse_destination(wanted["to"], self.service.settings)
+        except DialError as exc:
+            raise invalid("to", exc.message) from None
+        for name, value in (("from", wanted["from"]),
+                            ("from_display_name", wanted["from_display_name"])):
+            try:
+                bridge_variable_value(value, name)
+            except OriginateError as exc:
+                raise invalid(name, str(exc)) from None
+        wanted["to"] = destination_text(destination)
         self._needs_answer(call)
-        room = callcontrol.transfer_room(call.uuid)
-        engine = self.service.engine
-
-        def answered(new_uuid: str) -> None:
-            new_leg = engine.calls.get(new_uuid)
-            if new_leg is None:
-                return
-            if call.session.hungup.is_set():  # the transferred caller left meanwhile
-                new_leg.submit(HangupCall("ORIGINATOR_CANCEL"))
-                return
-            new_leg.submit(RunOnCall(callcontrol.bridge_into(room, park_after=False),
-                                     "transfer (new leg)"))
-            call.submit(RunOnCall(callcontrol.bridge_into(room, park_after=park == "self"),
-                                  "transfer"))
-
-        self.dialing.dial(wanted, on_answered=answered)
+        leg = TransferLeg(self.service, self.dialing, wanted, destination, park == "self")
+        call.submit(RunOnCall(leg.step, "transfer"))
 
     def _record_start(self, call: Any, fields: Fields) -> None:
         if not call.answered:  # uuid_record would pre-answer it (switch_ivr_async.c)
