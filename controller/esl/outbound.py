@@ -9,6 +9,7 @@ in its own greenlet. The session is closed on every path out of the handler.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import socket
 import uuid
@@ -23,6 +24,15 @@ from gevent.server import StreamServer
 from controller.esl.errors import CallerGone, EslCommandError, EslError, EslTimeout
 from controller.esl.frames import Event, encode_command
 from controller.esl.protocol import CLOSED, SafeOutboundSession
+
+# The event-uuid of each sendmsg execute: FreeSWITCH keeps it as the app_uuid variable and
+# reports it as Application-UUID on that app's CHANNEL_EXECUTE(_COMPLETE) (switch_ivr.c
+# switch_ivr_parse_event, switch_core_session.c switch_core_session_execute_application_get_flags):
+# any string. A random per-process prefix and a counter, shaped like a UUID, cost a tenth of
+# uuid4 (a dozen per join); the prefix keeps an app started by an earlier controller process
+# from passing for one of ours.
+_APP_ID_PREFIX = str(uuid.uuid4())[:24]  # "xxxxxxxx-xxxx-xxxx-xxxx-", then 12 hex digits
+_app_ids = itertools.count(1)
 
 log = logging.getLogger(__name__)
 
@@ -257,7 +267,7 @@ class OutboundSession:
 
     def _sendmsg(self, app: str, arg: str, event_lock: bool,
                  loops: int) -> tuple[bytes, Execution]:
-        app_uuid = str(uuid.uuid4())
+        app_uuid = f"{_APP_ID_PREFIX}{next(_app_ids):012x}"
         headers = [("call-command", "execute"), ("execute-app-name", app),
                    ("event-uuid", app_uuid)]
         if event_lock:
