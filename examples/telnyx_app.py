@@ -59,7 +59,9 @@ def webhooks() -> tuple[str, int]:
         event = client.webhooks.unwrap(body, headers=dict(request.headers))
     except ValueError:
         return "bad signature", 400
-    data = event.data
+    # Most events come as {"data": {...}}; conference.floor.changed comes unwrapped, as
+    # Telnyx sends it (the SDK's ConferenceFloorChanged has no ``data``).
+    data = getattr(event, "data", event)
     if data is None:
         return "", 200
     kind, payload = data.event_type, data.payload

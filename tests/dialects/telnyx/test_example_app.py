@@ -83,8 +83,6 @@ def test_inbound_call_is_greeted_then_joins_the_lobby(example_stack):
         assert any("joining the lobby" in heard for heard in phone.heard)
 
 
-@pytest.mark.xfail(strict=True, reason="examples/telnyx_app.py reads event.data, which the "
-                   "SDK's ConferenceFloorChanged (delivered unwrapped) lacks: HTTP 500")
 def test_the_example_accepts_every_webhook_of_a_lobby_call(example_stack):
     stack, example = example_stack
     _, received = lobby_call(stack, example)
