@@ -26,6 +26,9 @@ from controller.config import ClusterSettings
 log = logging.getLogger(__name__)
 
 
+REDIS_CONNECTIONS = 100  # per controller; a greenlet waits (10 s at most) for a free one
+
+
 class ClusterError(OSError):
     """Redis cannot be used (unreachable, or another controller has this node id).
     An OSError: start-up reports it like an unusable directory."""
@@ -47,11 +50,16 @@ class Shared:
         self.lease_ms = int(settings.lease_seconds * 1000)
         self.token = uuid.uuid4().hex
         try:
-            self.redis = redis.Redis.from_url(
+            # Every call's greenlet may use Redis at the same moment; redis-py's default
+            # pool raises "Too many connections" past 100 (bench.cluster_capacity lost
+            # journal and outbox writes at 1,000 calls): a blocking pool waits for one.
+            pool = redis.BlockingConnectionPool.from_url(
                 settings.redis_url, socket_connect_timeout=3, socket_timeout=10,
-                health_check_interval=30)
+                health_check_interval=30, max_connections=REDIS_CONNECTIONS, timeout=10)
         except ValueError as exc:
             raise ClusterError(f"cluster.redis_url: {exc}") from None
+        self.redis = redis.Redis(connection_pool=pool)
+        self.redis.auto_close_connection_pool = True  # close() closes the pool too
 
     def key(self, *parts: str) -> str:
         return ":".join((self.prefix, *parts))
