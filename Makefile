@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 COMPOSE ?= docker compose -f docker/compose.yaml
 
-.PHONY: install test lint run sim bench up down clean
+.PHONY: install test lint run sim bench bench-cluster up down clean
 
 install: $(STAMP)
 
@@ -31,6 +31,10 @@ sim: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# Two simulated nodes, two controllers, redis-server (bench/README.md, "Two nodes").
+bench-cluster: $(STAMP)
+	$(BIN)/python -m bench.cluster_capacity
 
 up:
 	$(COMPOSE) up -d --build

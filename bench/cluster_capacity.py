@@ -16,12 +16,22 @@ is moved between nodes here. MEMBERS calls in ROOMS rooms are placed as fast as
 MAX_RATE allows while at most WINDOW are being set up (as ``capacity`` does), then
 everyone hangs up.
 
+The same ramp runs first on one node with one controller and no Redis (``one_node_*``):
+on the 2-core machine every process of both rigs shares the same two cores, so the
+two-node figure says what the cluster costs and loses, not how far it scales (two nodes
+on machines of their own carry what each carries alone).
+
 - ``setups_per_s``: members / (last add-member - first CHANNEL_CREATE), over both nodes.
 - ``events_lost``: enter callbacks the application did not get for members FreeSWITCH
   added, exit callbacks for members it removed, hangup callbacks for calls; each is
   owed exactly once (``duplicates``: more than once).
 - ``controllers_cpu_ms_per_setup``: both controllers' CPU during the ramp / members;
   ``redis_cpu_ms_per_setup`` the same for redis-server.
+- ``move_added_join_p50_ms``: the cross-node move (controller.cluster.moves): per room a
+  first caller on the home node, then one caller on the other node (moved before it
+  joins) and one on the home node, one call at a time; join = CHANNEL_CREATE where the
+  caller dialled -> its enter callback at the app; moved minus not moved, medians.
+  ``moved_joined_on_own_node`` must be 0 (no room split).
 """
 
 from __future__ import annotations
@@ -49,11 +59,10 @@ from bench.procstat import proc_stats  # noqa: E402
 from bench.stats import summary_ms  # noqa: E402
 from bench.tap import SimTap  # noqa: E402
 
-MEMBERS, ROOMS = 1000, 100  # 10 per room; under two minutes on the 2-core machine
+MEMBERS, ROOMS = 800, 80  # 10 per room, per rig: the whole run stays under two minutes
 WARMUP = 20
 MAX_RATE = 200.0
 WINDOW = 100
-LEASE_SECONDS = "5"
 MOVE_ROOMS = 20  # rooms of the move measurement: 20 moved callers, 20 not moved
 
 
@@ -93,9 +102,11 @@ class RedisProcess:
 
 
 class ClusterRig:
-    """Two simulated nodes + Redis + two controller processes + the app, stopped in order."""
+    """Two simulated nodes + Redis + two controller processes + the app, stopped in order;
+    ``nodes=1``: one node and one controller without Redis (the same rig's baseline)."""
 
-    def __init__(self) -> None:
+    def __init__(self, nodes: int = 2) -> None:
+        self.nodes = nodes
         self._tmp: tempfile.TemporaryDirectory | None = None
         self.redis: RedisProcess | None = None
         self.app: AppProcess | None = None
@@ -116,13 +127,13 @@ class ClusterRig:
     def _start(self, workdir: Path) -> None:
         from controller.sim import SimConfig, Simulator
 
-        self.redis = RedisProcess(workdir)
+        self.redis = RedisProcess(workdir) if self.nodes > 1 else None
         self.app = AppProcess(workdir)
         self._resolver = gevent.get_hub().resolver
         gevent.get_hub().resolver = BlockingResolver()  # as bench.harness.Rig: no threads
         from controller.sim.cluster import join_sip_network
 
-        outbound = [free_port(), free_port()]
+        outbound = [free_port() for _ in range(self.nodes)]
         for index, port in enumerate(outbound):
             # The product's dialplan: its cluster context takes the calls moved to a room's
             # home node (freeswitch-conf/dialplan/cluster.xml).
@@ -147,10 +158,10 @@ class ClusterRig:
                 own, esl=("127.0.0.1", sim.esl_port, "ClueCon"),
                 outbound=("127.0.0.1", outbound[index]),
                 answer_url=f"{self.app.url}/answer/join", hangup_url=f"{self.app.url}/hangup",
-                extra={"CC_FREESWITCH_NODES": nodes, "CC_CLUSTER_REDIS_URL": self.redis.url,
-                       "CC_CLUSTER_NODE_ID": f"ctl-{index + 1}",
-                       "CC_CLUSTER_LEASE_SECONDS": LEASE_SECONDS,
-                       "CC_CLUSTER_NODE_SIP_ADDRESSES": sip_addresses}))
+                extra={} if self.redis is None else {
+                    "CC_FREESWITCH_NODES": nodes, "CC_CLUSTER_REDIS_URL": self.redis.url,
+                    "CC_CLUSTER_NODE_ID": f"ctl-{index + 1}",
+                    "CC_CLUSTER_NODE_SIP_ADDRESSES": sip_addresses}))
         for controller in self.controllers:
             controller.wait_ready()
         gevent.sleep(0.5)  # the first room resyncs run right after connecting
@@ -158,7 +169,7 @@ class ClusterRig:
     def call(self, room: int, caller_id: str, node: int | None = None,
              prefix: str = "cap") -> Any:
         """A call to room ``room`` on its node (room k lives on node k % 2), or on ``node``."""
-        return self.sims[room % 2 if node is None else node].phones.call(
+        return self.sims[room % self.nodes if node is None else node].phones.call(
             f"{prefix}{room}", caller_id=caller_id)
 
     def joined(self) -> dict[str, tuple[int, str, str]]:
@@ -177,7 +188,7 @@ class ClusterRig:
         """CPU seconds so far of each process (``simulators``: this one) and the clock."""
         figures = {f"ctl-{i + 1}": proc_stats(c.pid).cpu_s
                    for i, c in enumerate(self.controllers)}
-        figures["redis"] = proc_stats(self.redis.pid).cpu_s
+        figures["redis"] = proc_stats(self.redis.pid).cpu_s if self.redis else 0.0
         figures["app"] = proc_stats(self.app.pid).cpu_s
         own = os.times()
         figures["simulators"] = own.user + own.system
@@ -268,87 +279,98 @@ def _moves(rig: ClusterRig) -> dict:
     return figures
 
 
+def _ramp(rig: ClusterRig) -> dict:
+    """Warm-up, then MEMBERS calls into ROOMS rooms as fast as allowed, then everyone
+    hangs up: setups/s, join times, CPU, what was lost or sent twice."""
+    figures: dict = {}
+    warm = [rig.call(i % rig.nodes, caller_id=f"warm{i}") for i in range(WARMUP)]
+    wait_until(lambda: all(p.uuid in rig.joined() for p in warm), timeout=30)
+    _hang_up(warm)
+    wait_until(lambda: rig.live_channels() == 0, 30)
+    wait_until(lambda: _callbacks(rig)[1] >= WARMUP, 15, step=0.1)
+    rig.app.reset()
+    base = len(rig.joined())
+    per_room = MEMBERS // ROOMS
+    cpu_before = rig.cpu_s()
+
+    def place(index: int) -> Any:
+        return rig.call(index // per_room, caller_id=f"cap{index}")
+
+    phones, placed_rate = place_windowed(place, MEMBERS, MAX_RATE, WINDOW,
+                                         done=lambda: len(rig.joined()) - base)
+    all_joined = wait_until(lambda: all(p.uuid in rig.joined() for p in phones), 120)
+    cpu_ramp = rig.cpu_s()
+    joined_now, created = rig.joined(), rig.created()
+    joined = [p.uuid for p in phones if p.uuid in joined_now]
+    first = min(created[u] for u in joined)
+    last = max(joined_now[u][0] for u in joined)
+    setups = [joined_now[u][0] - created[u] for u in joined]
+    wait_until(lambda: _callbacks(rig)[0].get("enter", 0) >= len(joined), 60, step=0.5)
+    controllers_cpu = sum(cpu_ramp[k] - cpu_before[k] for k in cpu_ramp if k.startswith("ctl-"))
+    wall = cpu_ramp["wall"] - cpu_before["wall"]
+    figures.update({
+        "nodes": rig.nodes, "controllers": len(rig.controllers),
+        "members": len(joined),
+        "rooms": len({joined_now[u][1] for u in joined}),
+        "all_joined": all_joined,
+        "setups_per_s": round(len(joined) / max((last - first) / 1e6, 1e-6), 1),
+        "placed_per_s": round(placed_rate, 1),
+    })
+    figures.update(summary_ms(setups, "ramp_join"))
+    figures.update({
+        "controllers_cpu_ms_per_setup": round(1000 * controllers_cpu / max(1, len(joined)), 2),
+        "redis_cpu_ms_per_setup": round(
+            1000 * (cpu_ramp["redis"] - cpu_before["redis"]) / max(1, len(joined)), 3),
+        # who was busy during the ramp (% of one core): on two shared cores the figure
+        # means little without it
+        "cpu_pct_ramp": ", ".join(f"{k} {100 * (cpu_ramp[k] - cpu_before[k]) / wall:.0f}"
+                                  for k in cpu_ramp if k != "wall"),
+        "members_per_node": "/".join(
+            str(sum(1 for u in joined if u in tap.tap.joined)) for tap in rig.taps),
+    })
+
+    started = time.monotonic()
+    _hang_up(phones)
+    down = wait_until(lambda: rig.live_channels() == 0, 120)
+    wait_until(lambda: _callbacks(rig)[1] >= len(phones), 60, step=0.5)
+    gevent.sleep(1.0)  # a callback sent twice would arrive now
+    counts, hangups, per_member = _callbacks(rig)
+    left = rig.left()
+    lost = {
+        "enter": max(0, len(joined) - counts.get("enter", 0)),
+        "exit": max(0, sum(1 for u in joined if u in left) - counts.get("exit", 0)),
+        "hangup": max(0, len(phones) - hangups),
+    }
+    figures.update({
+        "teardown_s": round(time.monotonic() - started, 1),
+        "teardown_complete": down,
+        "events_lost": sum(lost.values()),
+        "events_lost_detail": ", ".join(f"{k} {v}" for k, v in lost.items()),
+        "duplicates": sum(n - 1 for n in per_member.values() if n > 1),
+        "controller_log_errors": sum(c.log_errors() for c in rig.controllers),
+    })
+    if figures["controller_log_errors"]:
+        figures["controller_log_errors_detail"] = " | ".join(
+            message for c in rig.controllers for message in c.log_error_messages(3))
+    return figures
+
+
 def run() -> dict:
     if real_freeswitch():
         return {"skipped": "needs the simulator (two simulated nodes)"}
-    figures: dict = {}
-    with ClusterRig() as rig:
-        warm = [rig.call(i % 2, caller_id=f"warm{i}") for i in range(WARMUP)]
-        wait_until(lambda: all(p.uuid in rig.joined() for p in warm), timeout=30)
-        _hang_up(warm)
-        wait_until(lambda: rig.live_channels() == 0, 30)
-        wait_until(lambda: _callbacks(rig)[1] >= WARMUP, 15, step=0.1)
-        rig.app.reset()
-        base = len(rig.joined())
-        per_room = MEMBERS // ROOMS
-        cpu_before = rig.cpu_s()
-
-        def place(index: int) -> Any:
-            return rig.call(index // per_room, caller_id=f"cap{index}")
-
-        phones, placed_rate = place_windowed(place, MEMBERS, MAX_RATE, WINDOW,
-                                             done=lambda: len(rig.joined()) - base)
-        all_joined = wait_until(lambda: all(p.uuid in rig.joined() for p in phones), 120)
-        cpu_ramp = rig.cpu_s()
-        joined_now, created = rig.joined(), rig.created()
-        joined = [p.uuid for p in phones if p.uuid in joined_now]
-        first = min(created[u] for u in joined)
-        last = max(joined_now[u][0] for u in joined)
-        setups = [joined_now[u][0] - created[u] for u in joined]
-        wait_until(lambda: _callbacks(rig)[0].get("enter", 0) >= len(joined), 60, step=0.5)
-        controllers_cpu = sum(cpu_ramp[k] - cpu_before[k] for k in cpu_ramp
-                              if k.startswith("ctl-"))
-        wall = cpu_ramp["wall"] - cpu_before["wall"]
-        figures.update({
-            "nodes": 2, "controllers": 2,
-            "members": len(joined),
-            "rooms": len({joined_now[u][1] for u in joined}),
-            "all_joined": all_joined,
-            "setups_per_s": round(len(joined) / max((last - first) / 1e6, 1e-6), 1),
-            "placed_per_s": round(placed_rate, 1),
-        })
-        figures.update(summary_ms(setups, "ramp_join"))
-        figures.update({
-            "controllers_cpu_ms_per_setup": round(1000 * controllers_cpu / max(1, len(joined)),
-                                                  2),
-            "redis_cpu_ms_per_setup": round(
-                1000 * (cpu_ramp["redis"] - cpu_before["redis"]) / max(1, len(joined)), 3),
-            # who was busy during the ramp (% of one core): on two shared cores the
-            # figure means little without it
-            "cpu_pct_ramp": ", ".join(
-                f"{k} {100 * (cpu_ramp[k] - cpu_before[k]) / wall:.0f}"
-                for k in cpu_ramp if k != "wall"),
-            "members_per_node": "/".join(
-                str(sum(1 for u in joined if u in tap.tap.joined)) for tap in rig.taps),
-        })
-
-        started = time.monotonic()
-        _hang_up(phones)
-        down = wait_until(lambda: rig.live_channels() == 0, 120)
-        wait_until(lambda: _callbacks(rig)[1] >= len(phones), 60, step=0.5)
-        gevent.sleep(1.0)  # a callback sent twice would arrive now
-        counts, hangups, per_member = _callbacks(rig)
-        left = rig.left()
-        lost = {
-            "enter": max(0, len(joined) - counts.get("enter", 0)),
-            "exit": max(0, sum(1 for u in joined if u in left) - counts.get("exit", 0)),
-            "hangup": max(0, len(phones) - hangups),
-        }
-        figures.update({
-            "teardown_s": round(time.monotonic() - started, 1),
-            "teardown_complete": down,
-            "events_lost": sum(lost.values()),
-            "events_lost_detail": ", ".join(f"{k} {v}" for k, v in lost.items()),
-            "duplicates": sum(n - 1 for n in per_member.values() if n > 1),
-            "controller_log_errors": sum(c.log_errors() for c in rig.controllers),
-        })
-        if figures["controller_log_errors"]:
-            figures["controller_log_errors_detail"] = " | ".join(
-                message for c in rig.controllers for message in c.log_error_messages(3))
+    # The same rig with one node and one controller, no Redis, first: on two shared cores
+    # the two-node figure is only meaningful beside it.
+    with ClusterRig(nodes=1) as rig:
+        one = _ramp(rig)
+    with ClusterRig(nodes=2) as rig:
+        figures = _ramp(rig)
         figures.update(_moves(rig))
-    figures["target"] = {"setups_per_s": "> one node's (capacity)", "events_lost": "0",
-                         "duplicates": "0", "move_added_join_p50_ms": "small beside the "
-                         "join itself"}
+    figures.update({f"one_node_{name}": one[name] for name in (
+        "setups_per_s", "ramp_join_p50_ms", "controllers_cpu_ms_per_setup", "events_lost",
+        "duplicates", "cpu_pct_ramp")})
+    figures["target"] = {"setups_per_s": "> one_node_setups_per_s on machines of their own",
+                         "events_lost": "0", "duplicates": "0",
+                         "move_added_join_p50_ms": "small beside the join itself"}
     return figures
 
 
