@@ -26,6 +26,9 @@ class PlivoDialect(Dialect):
     def request_payload(self, context: RequestContext) -> Payload:
         call = context.call
         if context.purpose is Purpose.ANSWER:
+            if call.direction == "outbound":  # a call made with the Call API, answered
+                return Payload(params.call_params(call, CallStatus.IN_PROGRESS)
+                               | _dialled(call))
             return Payload(params.call_params(call, CallStatus.RINGING))
         if context.purpose is Purpose.ACTION and context.member is not None:
             return Payload(params.action_params(context.member, context.recording, call,
@@ -37,6 +40,8 @@ class PlivoDialect(Dialect):
             fields["HangupCause"] = context.hangup_cause
             if context.error:
                 fields["Error"] = context.error
+        if call.direction == "outbound":
+            fields.update(_dialled(call))
         fields.update(context.extra)
         return Payload(fields)
 
@@ -53,6 +58,18 @@ class PlivoDialect(Dialect):
             return {}
         form = {} if method == "GET" else {k: str(v) for k, v in payload.fields.items()}
         return signature.sign(token, method, url, form)
+
+
+    def rest_blueprint(self, service: Any) -> Any:
+        from controller.dialects.plivo.rest import create_blueprint
+
+        return create_blueprint(service, self)
+
+
+def _dialled(call: Any) -> dict[str, str]:
+    """What Plivo adds for a call made with the Call API: its request (the dial's uuid,
+    which is the call's) and its A leg (the call itself: nothing is bridged)."""
+    return {"RequestUUID": call.uuid, "ALegUUID": call.uuid, "ALegRequestUUID": call.uuid}
 
 
 register(PlivoDialect())
