@@ -19,7 +19,7 @@ import pytest
 from appkit import wait_until
 from flask import Flask, request
 from flask import Response as FlaskResponse
-from processes import controller_process, controller_ready, kill
+from processes import HeaderRecorder, controller_process, controller_ready, kill
 from stack import Stack, free_port
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "dialects" / "cxml"))
@@ -75,6 +75,48 @@ def members(stack: Stack, fs_room: str) -> dict[str, dict]:
 
 def room_name() -> str:
     return f"any-{secrets.token_hex(4)}"
+
+
+# ----------------------------------------------------------------------- Plivo (plivo SDK)
+def test_plivo_calls_and_members_through_the_other_controller(tmp_path, redis_url,
+                                                               monkeypatch):
+    import plivo
+    from plivo import exceptions
+    from plivo.rest import client as plivo_client
+
+    auth_id, auth_token = "MAPLIVOTESTACCOUNT01", "MzQ1NjdhYmNkZWYxMjM0NTY3ODlhYmNkZWYxMjM0"
+    name = room_name()
+    app = HeaderRecorder()
+    app.documents["/answer"] = f'<Response><Conference callbackUrl="/cb">{name}</Conference>' \
+                               '</Response>'
+    app.documents["/moved"] = '<Response><Wait length="30"/></Response>'
+    settings = {"plivo": {"auth_id": auth_id, "auth_token": auth_token}}
+    with two_controllers(tmp_path, redis_url, app.app, settings) as (stack, _, b_url, _p):
+        # The SDK builds every voice URL from these module constants (plivo/rest/client.py).
+        for constant in ("API_VOICE_BASE_URI", "API_VOICE_BASE_URI_FALLBACK_1",
+                         "API_VOICE_BASE_URI_FALLBACK_2", "PLIVO_API_BASE_URI"):
+            monkeypatch.setattr(plivo_client, constant, f"{b_url}/v1/Account")
+        client = plivo.RestClient(auth_id, auth_token)
+        alice = stack.phones.call("1000", caller_id="+15550201")
+        bob = stack.phones.call("1000", caller_id="+15550202")
+        wait_until(lambda: {alice.uuid, bob.uuid} <= set(members(stack, name)),
+                   what="alice and bob in the room")
+
+        live = client.live_calls.get(alice.uuid)  # A runs the call: B forwards
+        assert (live.call_uuid, getattr(live, "from")) == (alice.uuid, "+15550201")
+        alice_member = str(members(stack, name)[alice.uuid]["id"])
+        client.conferences.member_mute(name, alice_member)
+        assert members(stack, name)[alice.uuid]["flags"]["can_speak"] is False
+
+        client.calls.transfer(bob.uuid, legs="aleg", aleg_url=f"{stack.app_url}/moved")
+        app.wait_for("/moved", CallUUID=bob.uuid)
+        wait_until(lambda: bob.uuid not in members(stack, name), what="bob out of the room")
+        client.calls.delete(bob.uuid)
+        assert bob.wait_hangup(timeout=10)
+        app.wait_for("/hangup", CallUUID=bob.uuid)
+
+        with pytest.raises(exceptions.ResourceNotFoundError):
+            client.live_calls.get(str(uuid.uuid4()))
 
 
 # ----------------------------------------------------------------------- cXML (Twilio SDK)
