@@ -506,4 +506,19 @@ def create_blueprint(service: Any, dialect: Any) -> Blueprint | None:
         conferences.room_action(room(name), "record_stop", {})
         return no_content()
 
+    # ------------------------------------------------------------ not here
+    @bp.delete("/Call/<call_uuid>/Play/")
+    @bp.delete("/Call/<call_uuid>/Speak/")
+    @bp.delete(member + "Play/")
+    @bp.delete(member + "Speak/")
+    def stop_media(**_: str) -> Response:
+        # mod_conference's member stop and a call's break are not wired to the engine yet.
+        raise PlivoError(405, "stopping a play or speak is not available on this "
+                              "controller: it ends with its sound")
+
+    @bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    def unavailable(rest: str) -> Response:
+        raise PlivoError(404, f"{request.method} /{rest[:120]} is not part of this "
+                              "controller's Plivo API (Call and Conference only)")
+
     return bp

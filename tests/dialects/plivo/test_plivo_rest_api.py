@@ -154,6 +154,23 @@ def test_unanswered_call_reports_status_and_cause_to_hangup_url(
     assert not app.at("/never")
 
 
+def test_ringing_call_is_live_and_cancelled_on_hangup(stack, app, client):
+    callee, to = stack.expect_phone("gina@127.0.0.1:5090", "ring")
+    made = client.calls.create(from_=FROM, to_=to, answer_url=stack.app_url + "/never",
+                               hangup_url=stack.app_url + "/hangup", ring_timeout=60)
+    wait_until(lambda: callee.dialled or made.request_uuid in stack.api("show channels"),
+               what="FreeSWITCH to dial the callee")
+    live = client.live_calls.get(made.request_uuid)
+    assert (live.call_status, live.direction, live.to) == ("ringing", "outbound", to)
+    client.calls.delete(made.request_uuid)  # still ringing: the dial is cancelled
+    hangup = wait_requests(app, "/hangup")[0]
+    assert (hangup.params["CallStatus"], hangup.params["HangupCause"]) == (
+        "cancel", "ORIGINATOR_CANCEL")
+    with pytest.raises(exceptions.ResourceNotFoundError):
+        client.live_calls.get(made.request_uuid)
+    assert not app.at("/never")
+
+
 def test_transfer_runs_the_new_url_and_leaves_the_room(stack, app, client, room):
     phone, call_uuid, _ = dial_into_room(stack, app, client, room, "carol")
     app.documents["/second"] = lambda p: plivoxml.ResponseElement().add(
@@ -329,6 +346,11 @@ def test_bad_parameters_elsewhere_are_400_naming_them(stack, client, room):
         assert answer.status_code == 400, (url, answer.text)
         assert set(answer.json()) == {"api_id", "error"}
         assert answer.json()["error"].startswith(f"{named}: "), answer.json()
+    gone = requests.delete(f"{base}/Conference/{room}/Member/1/Play/",
+                           auth=(AUTH_ID, AUTH_TOKEN), timeout=10)
+    assert gone.status_code == 405 and "stopping a play" in gone.json()["error"]
+    elsewhere = requests.get(f"{base}/Message/", auth=(AUTH_ID, AUTH_TOKEN), timeout=10)
+    assert elsewhere.status_code == 404 and "GET /Message/" in elsewhere.json()["error"]
     broken = requests.post(f"{base}/Call/", data=b"{not json", auth=(AUTH_ID, AUTH_TOKEN),
                            headers={"Content-Type": "application/json"}, timeout=10)
     assert broken.status_code == 400 and "not JSON" in broken.json()["error"]
