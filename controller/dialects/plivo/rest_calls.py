@@ -33,6 +33,7 @@ MAX_DESTINATIONS = 10  # a bulk call ("to" with '<'): each destination is its ow
 MAX_URL_CHARS = 2048
 MAX_CALLER_NAME_CHARS = 50  # Plivo: caller_name up to 50 characters
 DEFAULT_RING_TIMEOUT = 120  # the SDK's and Plivo's default
+DEFAULT_TIME_LIMIT = 14400  # Plivo's: an answered call lasts at most 4 hours
 
 CREATE_FIELDS = (
     "from", "to", "answer_url", "answer_method", "ring_url", "ring_method", "hangup_url",
@@ -176,7 +177,7 @@ def make_call(data: Mapping[str, Any]) -> MakeCall:
     hangup_url = url(data, "hangup_url")
     hangup = Webhook(hangup_url, method(data, "hangup_method")) if hangup_url else None
     ring = integer(data, "ring_timeout", 1, MAX_RING_SECONDS, DEFAULT_RING_TIMEOUT)
-    limit = integer(data, "time_limit", 0, MAX_TIME_LIMIT_SECONDS, 0)
+    limit = integer(data, "time_limit", 1, MAX_TIME_LIMIT_SECONDS, DEFAULT_TIME_LIMIT)
     caller_name = text(data, "caller_name", MAX_CALLER_NAME_CHARS)
     dials = tuple(DialRequest(to=to, from_number=from_number, from_name=caller_name,
                               dialect="plivo", answer=answer, hangup=hangup,

@@ -154,6 +154,25 @@ def test_unanswered_call_reports_status_and_cause_to_hangup_url(
     assert not app.at("/never")
 
 
+def test_bulk_call_dials_every_destination_and_time_limit_ends_them(stack, app, client,
+                                                                   room):
+    app.documents["/answer"] = conference_doc(room)
+    first, first_to = stack.expect_phone("hank@127.0.0.1:5090", "answer")
+    second, second_to = stack.expect_phone("ida@127.0.0.1:5090", "answer")
+    made = client.calls.create(from_=FROM, to_=f"{first_to}<{second_to}",
+                               answer_url=stack.app_url + "/answer",
+                               hangup_url=stack.app_url + "/hangup", time_limit=2)
+    assert isinstance(made.request_uuid, list) and len(set(made.request_uuid)) == 2
+    fetched = wait_requests(app, "/answer", 2)
+    assert {s.params["CallUUID"] for s in fetched} == set(made.request_uuid)
+    assert {s.params["To"] for s in fetched} == {first_to, second_to}
+    # Nobody hangs up: the time limit ends both calls.
+    ended = wait_requests(app, "/hangup", 2)
+    assert {s.params["CallUUID"] for s in ended} == set(made.request_uuid)
+    assert all(s.params["CallStatus"] == "completed" for s in ended)
+    wait_until(lambda: room not in stack.api("conference list"), what="the room to end")
+
+
 def test_ringing_call_is_live_and_cancelled_on_hangup(stack, app, client):
     callee, to = stack.expect_phone("gina@127.0.0.1:5090", "ring")
     made = client.calls.create(from_=FROM, to_=to, answer_url=stack.app_url + "/never",
