@@ -35,7 +35,7 @@ from typing import Any
 from flask import Blueprint, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from controller.api import inputs
+from controller.api import inputs, listing
 from controller.api.actions import ConferenceActions
 from controller.api.errors import ApiError
 from controller.api.inputs import MAX_JSON_DEPTH, json_depth
@@ -43,6 +43,7 @@ from controller.calls import HangupCall, PlayToCall, RedirectCall, SendDigits
 from controller.dialects.plivo import rest_calls
 from controller.dialects.plivo.rest_calls import ParameterError
 from controller.dialer import DialError, DialUnavailable
+from controller.freeswitch.replies import OK
 from controller.model import Play, Speak, Webhook
 
 log = logging.getLogger(__name__)
@@ -97,8 +98,8 @@ def create_blueprint(service: Any, dialect: Any) -> Blueprint | None:
     @bp.before_request
     def authenticate() -> Response | None:
         auth = request.authorization
-        given_id = auth.username or "" if auth is not None else ""
-        given_token = auth.password or "" if auth is not None else ""
+        given_id = (auth.username or "") if auth is not None else ""
+        given_token = (auth.password or "") if auth is not None else ""
         if auth is None or auth.type != "basic" or not (
                 hmac.compare_digest(given_id.encode(), settings.auth_id.encode())
                 and hmac.compare_digest(given_token.encode(), settings.auth_token.encode())):
@@ -176,7 +177,7 @@ def create_blueprint(service: Any, dialect: Any) -> Blueprint | None:
 
     # ------------------------------------------------------------ calls
     def live(call_uuid: str) -> Any:
-        """The running call of this face (404 otherwise)."""
+        """The running call of this face, or None."""
         call = service.engine.calls.find(call_uuid)
         if call is None or call.facts is None or call.facts.dialect != "plivo" \
                 or call.session.hungup.is_set():
@@ -247,8 +248,7 @@ def create_blueprint(service: Any, dialect: Any) -> Blueprint | None:
             leg = handle.leg
             view = rest_calls.live_call(rest_calls.ringing_facts(
                 leg.uuid, leg.to, leg.from_number, leg.from_name), False)
-        response = jsonify(api_id=str(uuidlib.uuid4()), **view)
-        return response
+        return jsonify(api_id=str(uuidlib.uuid4()), **view)
 
     @bp.post("/Call/<call_uuid>/")
     def transfer_call(call_uuid: str) -> Response:
@@ -381,7 +381,7 @@ def create_blueprint(service: Any, dialect: Any) -> Blueprint | None:
         no_params(params())
         conference = conferences.conference(room(name))
         members = []
-        for member in inputs_members(conference):
+        for member in room_members(conference):
             call = service.engine.calls.get(member["call_uuid"])
             facts = call.facts if call is not None else None
             members.append({
@@ -398,9 +398,9 @@ def create_blueprint(service: Any, dialect: Any) -> Blueprint | None:
                        conference_run_time=str(max(0, int(conference.get("run_time") or 0))),
                        conference_member_count=str(len(members)), members=members)
 
-    def inputs_members(conference: dict[str, Any]) -> list[dict[str, Any]]:
-        from controller.api import listing
-
+    def room_members(conference: dict[str, Any]) -> list[dict[str, Any]]:
+        """The native member views of a json_list entry, with json_list's whole seconds
+        since joining (Plivo's join_time)."""
         views = []
         for raw in listing.caller_members(conference):
             view = listing.member_view(raw, 0.0)
@@ -427,12 +427,13 @@ def create_blueprint(service: Any, dialect: Any) -> Blueprint | None:
         return no_content()
 
     def member_answer(name: str, member_id: str, action: str, body: dict[str, Any],
-                      message: str, status: int = 202) -> Response:
+                      message: str) -> Response:
+        """202 with the members the action reached; ``message`` "": Plivo's 204 (undo)."""
         _, result = conferences.member_action(room(name), selected(member_id), action, body)
-        done = [str(r["member_id"]) for r in result["results"] if r["status"] == "ok"]
-        if status == 204:
+        if not message:
             return no_content()
-        return answer(status, message, member_id=done)
+        done = [str(r["member_id"]) for r in result["results"] if r["status"] == OK]
+        return answer(202, message, member_id=done)
 
     member = "/Conference/<name>/Member/<member_id>/"
 
@@ -444,7 +445,7 @@ def create_blueprint(service: Any, dialect: Any) -> Blueprint | None:
     @bp.delete(member + "Mute/")
     def unmute(name: str, member_id: str) -> Response:
         no_params(params())
-        return member_answer(name, member_id, "unmute", {}, "", 204)
+        return member_answer(name, member_id, "unmute", {}, "")
 
     @bp.post(member + "Deaf/")
     def deaf(name: str, member_id: str) -> Response:
@@ -454,7 +455,7 @@ def create_blueprint(service: Any, dialect: Any) -> Blueprint | None:
     @bp.delete(member + "Deaf/")
     def undeaf(name: str, member_id: str) -> Response:
         no_params(params())
-        return member_answer(name, member_id, "undeaf", {}, "", 204)
+        return member_answer(name, member_id, "undeaf", {}, "")
 
     @bp.post(member + "Kick/")
     def kick(name: str, member_id: str) -> Response:

@@ -316,6 +316,8 @@ def test_wrong_credentials_are_401_in_plivos_shape(stack, monkeypatch):
     answer = requests.get(f"{base}/MAOTHERACCOUNT000001/Conference/",
                           auth=(AUTH_ID, AUTH_TOKEN), timeout=10)
     assert answer.status_code == 401 and set(answer.json()) == {"api_id", "error"}
+    anonymous = requests.get(f"{base}/{AUTH_ID}/Call/?status=live", timeout=10)
+    assert anonymous.status_code == 401 and "authentication failed" in anonymous.json()["error"]
 
 
 def test_unknown_call_and_conference_are_404(stack, client):
