@@ -213,9 +213,17 @@ def test_speak_and_dtmf_on_a_live_call(stack, app, client, room):
     phone, call_uuid, _ = dial_into_room(stack, app, client, room, "dave")
     assert client.calls.speak(call_uuid, "a word to you only").message == "speak started"
     assert client.calls.send_digits(call_uuid, "12#").message == "digits sent"
+    app.documents["/sound.wav"] = lambda p: wav_element()
+    assert client.calls.play(call_uuid, stack.app_url + "/sound.wav").message == \
+        "play started"
+    wait_requests(app, "/sound.wav")  # the controller fetched the sound to play it
     if not stack.real:
         wait_until(lambda: any("a word to you only" in m for m in phone.heard),
                    what="the speak to reach the call")
+        wait_until(lambda: any(m.endswith(".wav") for m in phone.heard),
+                   what="the play to reach the call")
+    with pytest.raises(exceptions.ValidationError, match="^loop: "):
+        client.calls.play(call_uuid, stack.app_url + "/sound.wav", loop=True)
     with pytest.raises(exceptions.ValidationError, match="^legs: "):
         client.calls.speak(call_uuid, "x", legs="bleg")
     with pytest.raises(exceptions.ValidationError, match="^digits: "):
