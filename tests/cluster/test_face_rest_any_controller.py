@@ -20,24 +20,24 @@ from appkit import wait_until
 from flask import Flask, request
 from flask import Response as FlaskResponse
 from processes import HeaderRecorder, controller_process, controller_ready, kill
-from stack import Stack, free_port
+from stack import Stack
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "dialects" / "cxml"))
 from cxml_testapp import ACCOUNT_SID, AUTH_TOKEN, CxmlApp  # noqa: E402
 
 
-def _controllers(stack: Stack, redis_url: str, tmp_path) -> tuple[list, str, str]:
+def _controllers(stack: Stack, redis_url: str, tmp_path, held_port) -> tuple[list, str, str]:
     """Controller A takes the node's calls (the dialplan's socket); B only its Event Socket."""
     base = stack.settings_overrides()
     cluster = {"redis_url": redis_url, "lease_seconds": "2"}
     a = {**base, "cluster": {**cluster, "node_id": "ctl-a"},
          "data": {"directory": str(tmp_path / "data-a")}}
-    b_http = free_port()
+    b_http = held_port()
     b = {**base, "cluster": {**cluster, "node_id": "ctl-b"},
          "data": {"directory": str(tmp_path / "data-b")},
          "http": {**base["http"], "listen_port": str(b_http),
                   "public_base_url": f"http://127.0.0.1:{b_http}"},
-         "outbound": {**base["outbound"], "listen_port": str(free_port())}}
+         "outbound": {**base["outbound"], "listen_port": str(held_port())}}
     processes = [controller_process(a, tmp_path / "a.log"),
                  controller_process(b, tmp_path / "b.log")]
     for port in (stack.http_port, b_http):
@@ -47,7 +47,7 @@ def _controllers(stack: Stack, redis_url: str, tmp_path) -> tuple[list, str, str
 
 
 @contextlib.contextmanager
-def two_controllers(tmp_path, redis_url, app: Flask, settings: dict,
+def two_controllers(tmp_path, redis_url, held_port, app: Flask, settings: dict,
                     extra: dict | None = None):
     """The node (simulator) and the application in this process, controllers A and B as
     processes; yields (stack, A's URL, B's URL, the controller processes)."""
@@ -55,7 +55,7 @@ def two_controllers(tmp_path, redis_url, app: Flask, settings: dict,
         for section, values in (extra or {}).items():
             stack.extra_settings[section] = {
                 k: v.format(app=stack.app_url) for k, v in values.items()}
-        processes, a_url, b_url = _controllers(stack, redis_url, tmp_path)
+        processes, a_url, b_url = _controllers(stack, redis_url, tmp_path, held_port)
         try:
             yield stack, a_url, b_url, processes
         finally:
@@ -78,7 +78,7 @@ def room_name() -> str:
 
 
 # ----------------------------------------------------------------------- Plivo (plivo SDK)
-def test_plivo_calls_and_members_through_the_other_controller(tmp_path, redis_url,
+def test_plivo_calls_and_members_through_the_other_controller(tmp_path, redis_url, held_port,
                                                                monkeypatch):
     import plivo
     from plivo import exceptions
@@ -91,7 +91,8 @@ def test_plivo_calls_and_members_through_the_other_controller(tmp_path, redis_ur
                                '</Response>'
     app.documents["/moved"] = '<Response><Wait length="30"/></Response>'
     settings = {"plivo": {"auth_id": auth_id, "auth_token": auth_token}}
-    with two_controllers(tmp_path, redis_url, app.app, settings) as (stack, _, b_url, _p):
+    with two_controllers(tmp_path, redis_url, held_port, app.app, settings) as (
+            stack, _, b_url, _p):
         # The SDK builds every voice URL from these module constants (plivo/rest/client.py).
         for constant in ("API_VOICE_BASE_URI", "API_VOICE_BASE_URI_FALLBACK_1",
                          "API_VOICE_BASE_URI_FALLBACK_2", "PLIVO_API_BASE_URI"):
@@ -120,7 +121,7 @@ def test_plivo_calls_and_members_through_the_other_controller(tmp_path, redis_ur
 
 
 # ----------------------------------------------------------------------- cXML (Twilio SDK)
-def test_cxml_calls_and_participants_through_the_other_controller(tmp_path, redis_url):
+def test_cxml_calls_and_participants_through_the_other_controller(tmp_path, redis_url, held_port):
     from twilio.base.exceptions import TwilioRestException
     from twilio.rest import Client
     from twilio.twiml.voice_response import Dial, VoiceResponse
@@ -139,7 +140,7 @@ def test_cxml_calls_and_participants_through_the_other_controller(tmp_path, redi
     app.documents["/moved"] = '<Response><Pause length="30"/></Response>'
     settings = {"app": {"dialect": "cxml"},
                 "cxml": {"account_sid": ACCOUNT_SID, "auth_token": AUTH_TOKEN}}
-    with two_controllers(tmp_path, redis_url, app.app, settings) as (stack, _, b_url,
+    with two_controllers(tmp_path, redis_url, held_port, app.app, settings) as (stack, _, b_url,
                                                                      processes):
         client = Client(ACCOUNT_SID, AUTH_TOKEN)
         client.api.base_url = b_url  # every request below goes to controller B
@@ -199,7 +200,7 @@ class JsonApp:
             r.get(k) == v for k, v in match.items())], timeout=15, what=f"{path} {match}")
 
 
-def test_bxml_calls_and_members_through_the_other_controller(tmp_path, redis_url):
+def test_bxml_calls_and_members_through_the_other_controller(tmp_path, redis_url, held_port):
     from bandwidth import ApiClient, Configuration
     from bandwidth.api.calls_api import CallsApi
     from bandwidth.api.conferences_api import ConferencesApi
@@ -215,7 +216,8 @@ def test_bxml_calls_and_members_through_the_other_controller(tmp_path, redis_url
     app.documents["/moved"] = Response([Pause(30)]).to_bxml()
     settings = {"app": {"dialect": "bxml"},
                 "bxml": {"account_id": account, "username": user, "password": password}}
-    with two_controllers(tmp_path, redis_url, app.app, settings) as (stack, _, b_url, _p):
+    with two_controllers(tmp_path, redis_url, held_port, app.app, settings) as (
+            stack, _, b_url, _p):
         sdk = ApiClient(Configuration(host=f"{b_url}/api/v2", username=user,
                                       password=password, ignore_operation_servers=True))
         alice = stack.phones.call("2000", caller_id="alice")
@@ -244,7 +246,7 @@ def test_bxml_calls_and_members_through_the_other_controller(tmp_path, redis_url
 
 
 # ----------------------------------------------------------------------- Telnyx (telnyx SDK)
-def test_telnyx_calls_and_conferences_through_either_controller(tmp_path, redis_url):
+def test_telnyx_calls_and_conferences_through_either_controller(tmp_path, redis_url, held_port):
     import telnyx
     from telnyx import Telnyx
     from telnyx_app import TelnyxApp
@@ -259,7 +261,7 @@ def test_telnyx_calls_and_conferences_through_either_controller(tmp_path, redis_
     settings = {"app": {"dialect": "telnyx", "hangup_url": ""}}
     extra = {"telnyx": {"api_key": api_key, "signing_key": private,
                         "webhook_url": "{app}/webhooks"}}
-    with two_controllers(tmp_path, redis_url, receiver.app, settings, extra) as (
+    with two_controllers(tmp_path, redis_url, held_port, receiver.app, settings, extra) as (
             stack, a_url, b_url, _p):
         on_b = Telnyx(api_key=api_key, base_url=f"{b_url}/v2", max_retries=0)
         on_a = Telnyx(api_key=api_key, base_url=f"{a_url}/v2", max_retries=0)
