@@ -71,6 +71,14 @@ log = logging.getLogger(__name__)
 
 LINGER_SECONDS = 30  # FreeSWITCH keeps the socket this long after hangup, for the last events
 SESSION_EVENTS = ("CHANNEL_EXECUTE_COMPLETE", "CHANNEL_HANGUP", "CHANNEL_HANGUP_COMPLETE")
+# Apps FreeSWITCH runs on the call by itself, whose completions nobody waits for: the
+# `event` of every digit binding (conference/plan.py) would otherwise bring a ~7 KB
+# CHANNEL_EXECUTE_COMPLETE with each press, beside its digits-match.
+QUIET_APPS = ("event",)
+# Talking events of the call's own member: a ~7 KB event at every start and end of
+# speech, wanted by no member-level webhook of any face today (room hooks hear them on
+# the inbound connection); a join whose callback_events ask for them hears them again.
+QUIET_ACTIONS = ("start-talking", "stop-talking")
 # What a resumed call reads of its channel later (the rest of `connect` is dropped).
 RESUME_FIELDS = ("variable_conference_member_id", "variable_conference_uuid")
 MAX_DOCUMENTS = 50  # redirect/action documents per call: a loop guard
@@ -207,7 +215,8 @@ class CallSession:
             log.info("call from %s to %s", self.facts.caller_number, self.facts.destination)
             try:
                 self.session.prepare(LINGER_SECONDS, ["conference::maintenance"],
-                                     [*SESSION_EVENTS, *self.dialect.session_events])
+                                     [*SESSION_EVENTS, *self.dialect.session_events],
+                                     QUIET_APPS, QUIET_ACTIONS)
                 resume = fields.get(f"variable_{RESUME_VARIABLE}")
                 if resume:
                     self.resume(resume)

@@ -46,6 +46,9 @@ if TYPE_CHECKING:
     from controller.call import CallSession
 
 log = logging.getLogger(__name__)
+# The call's socket does not hear its member's talking events (call.QUIET_ACTIONS)
+# unless a join's member-level webhook asks for these.
+SPEAKING_KINDS = frozenset({EventKind.SPEAKING_STARTED, EventKind.SPEAKING_STOPPED})
 
 
 class ConferenceMember:
@@ -141,6 +144,8 @@ class ConferenceMember:
             woken = self.session.events.get_nowait().name == WAKE or woken
         if woken:
             self.session.wake()  # a command came meanwhile: keep it noticed
+        if SPEAKING_KINDS & self.join.callback_events:
+            self.session.hear_actions(("start-talking", "stop-talking"))
         # Queued back to back: FreeSWITCH runs them in order before the conference app.
         # Last, what to do when the member leaves, should this connection be gone by then.
         calls = apps.set_vars([*plan.variables, (RESUME_VARIABLE, encode_resume(self.join))])

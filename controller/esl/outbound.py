@@ -82,6 +82,7 @@ class OutboundSession:
         self._closing = False
         self.hangup_cause = ""
         self._executions: dict[str, Execution] = {}
+        self._quiet_actions: set[str] = set()
         self._esl = SafeOutboundSession(address, sock)
         self._esl.register_handle("*", self._on_event)
         self._esl.register_handle("DISCONNECT", self._on_disconnect)
@@ -179,20 +180,42 @@ class OutboundSession:
         self._expect_ok(f"filter {header} {value}")
 
     def prepare(self, linger_seconds: int, subclasses: list[str],
-                only_events: list[str]) -> None:
+                only_events: list[str], quiet_apps: tuple[str, ...] = (),
+                quiet_actions: tuple[str, ...] = ()) -> None:
         """The call's event set-up in one write: this channel's events only (myevents),
         the socket kept ``linger_seconds`` after hangup for the last events, the CUSTOM
         ``subclasses``, and filters so that only ``only_events`` and those subclasses
-        are sent (everything else is ~6 KB an event parsed for nothing)."""
+        are sent (everything else is ~6 KB an event parsed for nothing).
+
+        ``quiet_apps``: applications whose CHANNEL_EXECUTE(_COMPLETE) nobody here waits
+        for (ones FreeSWITCH runs on its own, e.g. a digit binding's ``event``): a
+        negative filter drops them. mod_event_socket.c event_handler: a filter value
+        starting with ``-`` that matches sets send = 0 and ends the filter loop,
+        whatever positive filter matched before; only execute events carry the
+        ``Application`` header (switch_core_session.c, CHANNEL_EXECUTE_COMPLETE).
+        ``quiet_actions``: conference::maintenance actions dropped the same way (``-``
+        filters cannot be regular expressions: event_handler tests ``*hp->value == '/'``,
+        which is the ``-``), until ``hear_actions`` takes them back."""
         from controller.esl.inbound import subscription_command
 
+        self._quiet_actions.update(quiet_actions)
         self.commands([
             "myevents",
             f"linger {int(linger_seconds)}",
             subscription_command(subclasses),
             *(f"filter Event-Name {name}" for name in only_events),
             *(f"filter Event-Subclass {name}" for name in subclasses),
+            *(f"filter Application -{app}" for app in quiet_apps),
+            *(f"filter Action -{action}" for action in quiet_actions),
         ])
+
+    def hear_actions(self, actions: tuple[str, ...]) -> None:
+        """Undo ``quiet_actions`` for these (mod_event_socket.c: ``filter delete <header>
+        <value>`` removes that header/value pair)."""
+        quiet = [action for action in actions if action in self._quiet_actions]
+        if quiet:
+            self.commands([f"filter delete Action -{action}" for action in quiet])
+            self._quiet_actions.difference_update(quiet)
 
     def wake(self) -> None:
         """Wake whoever waits on ``events`` (safe from any greenlet)."""
