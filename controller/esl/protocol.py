@@ -69,6 +69,11 @@ def closed_notice(reason: str) -> Event:
     )
 
 
+_EVENT_PLAIN_HEAD = b"Content-Length: "
+_EVENT_PLAIN_TAIL = b"\nContent-Type: text/event-plain\n"
+_REPLY_HEAD = b"Content-Type: command/reply\nReply-Text: "
+_API_HEAD = b"Content-Type: api/response\nContent-Length: "
+
 class SafeProtocolMixin:
     """Frame reading and command sending for any greenswitch ESLProtocol subclass."""
 
@@ -174,6 +179,30 @@ class SafeProtocolMixin:
     def _handle_frame(self, head: bytes) -> None:
         self.last_frame_at = now = time.monotonic()
         self.frames_read += 1
+        # The three frames that make nearly all the traffic, in the exact shape FreeSWITCH
+        # writes them (captures 05a, 02a: headers in this order, LF only), skip the
+        # generic header parse (~20 us a frame, 27 frames a join); anything else takes it.
+        if head.count(b"\n") == 2:
+            if head.startswith(_EVENT_PLAIN_HEAD) and head.endswith(_EVENT_PLAIN_TAIL):
+                body = self._read_body(head[16:-len(_EVENT_PLAIN_TAIL)].decode("latin-1"))
+                self._deliver(parse_plain_event(body, now))
+                return
+            if head.startswith(_REPLY_HEAD) and b"\r" not in head:
+                text = head[len(_REPLY_HEAD):-1].decode("utf-8", "replace")
+                self._resolve_command(
+                    Event([("Content-Type", "command/reply"), ("Reply-Text", text)], "", now))
+                return
+            if head.startswith(_API_HEAD) and b"\r" not in head:
+                length = head[len(_API_HEAD):-1].decode("latin-1")
+                body = self._read_body(length)
+                self._resolve_command(Event(
+                    [("Content-Type", "api/response"), ("Content-Length", length)],
+                    body.decode("utf-8", "replace"), now))
+                return
+        self._handle_any_frame(head, now)
+
+    def _handle_any_frame(self, head: bytes, now: float) -> None:
+        """Every frame shape, through the generic header parse."""
         pairs = parse_header_block(head, url_decoded=False)
         outer = dict(pairs)
         content_type = outer.get("Content-Type")
