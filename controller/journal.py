@@ -148,6 +148,17 @@ class CallJournal(ABC):
     @abstractmethod
     def put_meta(self, key: str, value: str) -> None: ...
 
+    def claim(self, uuid: str) -> None:
+        """A session of this controller runs the call (again). A journal shared by several
+        controllers (controller.cluster.journal) notes it, so that one that took the call
+        over stops watching it; a journal of one controller has nothing to note."""
+        return None
+
+    def claimed_elsewhere(self, uuid: str) -> bool:
+        """Whether another controller runs or took the call since it was journalled here
+        (then that one reports its end)."""
+        return False
+
 
 class MemoryJournal(CallJournal):
     def __init__(self) -> None:

@@ -171,6 +171,8 @@ class Recovery:
             exists = channel.exists(self.esl.api(channel.uuid_exists(entry.uuid)))
             if self._owned(entry.uuid):
                 return False  # a session took it back meanwhile
+            if self.taken_elsewhere(entry.uuid):
+                return False
             if exists:
                 self._adopt(entry)
                 self.watched[entry.uuid] = entry
@@ -210,10 +212,26 @@ class Recovery:
                 self.check(entry)
 
     def claim(self, uuid: str) -> None:
-        """A session runs this call again (the dialplan's second socket)."""
+        """A session runs this call (again: the dialplan's second socket). In a cluster
+        the journal notes it, so a controller that took this call over from a dead one
+        stops watching it (``taken_elsewhere``) and its end is reported once, here."""
+        self.journal.claim(uuid)
         if self.watched.pop(uuid, None) is not None:
             self._left_at.pop(uuid, None)
             log.info("recovery: call %s is back on a socket", uuid)
+
+    def taken_elsewhere(self, uuid: str) -> bool:
+        """Another controller's session runs the call now, or ran it after this one took
+        it over (the dialplan's second socket reached that one): its end is that
+        controller's to report. Stop watching it and forget it here."""
+        if not self.journal.claimed_elsewhere(uuid):
+            return False
+        self.watched.pop(uuid, None)
+        self._left_at.pop(uuid, None)
+        self.journal.remove(uuid)
+        log.info("recovery: call %s is run by another controller now: not watched here",
+                 uuid)
+        return True
 
     # ------------------------------------------------------------ watched calls
     def _consume(self) -> None:
@@ -232,9 +250,10 @@ class Recovery:
         if entry is None:
             return
         if event.name == "CHANNEL_HANGUP_COMPLETE":
-            del self.watched[uuid]
-            if self._owned(uuid):
+            if self._owned(uuid) or self.taken_elsewhere(uuid):
+                self.watched.pop(uuid, None)
                 return  # its session reports it
+            del self.watched[uuid]
             self.report_end(entry, event.get("Hangup-Cause", "") or CAUSE_ENDED_UNSEEN,
                             left_at=self._left_at.pop(uuid, 0) or event.timestamp_us,
                             ended_at=event.timestamp_us)
@@ -245,6 +264,8 @@ class Recovery:
         if event.action == "del-member":
             self._left_at[uuid] = event.timestamp_us
         elif event.action == DIGITS_ACTION:
+            if self.taken_elsewhere(uuid):
+                return  # back in a room through another controller, which reports them
             if event.get("Binding") == BINDING_HANGUP_ON_STAR:
                 reply = self.esl.api(fsconf.kick(stay.fs_room, int(stay.member_id)))
                 if not replies.ok(reply):

@@ -180,6 +180,8 @@ class Cluster:
                 continue
             if recovery.engine.calls.get(entry.uuid) is not None:
                 continue  # its session still runs (it will see its socket end)
+            if recovery.taken_elsewhere(entry.uuid):
+                continue  # another controller's session runs it and reports its end
             recovery.watched.pop(entry.uuid, None)
             recovery.report_end(entry, CAUSE_FREESWITCH_RESTARTED)
             reported += 1
