@@ -15,8 +15,11 @@ the SIP profile) hands that leg to a controller with the dialplan's ``socket`` s
 On that controller (``RoomMover.arrived``, called for a connect carrying
 ``variable_sip_h_X-CC-Move``): the leg runs the stored Conference verb under the moved
 call's own facts (uuid, call id, dialect, tag), so its member callbacks reach the
-application as the caller's; it writes the member it was (``member``, ``left``) back
-to the record when it leaves the room, waits for its exit callback, and hangs up.
+application as the caller's, and sets the leg's ``call_uuid`` to the caller's uuid, so
+the room-level events built from the leg's conference events (by any controller) name
+the caller too (controller.conference.rooms); it writes the member it was (``member``,
+``left``) back to the record when it leaves the room, waits for its exit callback, and
+hangs up.
 
 The bridge then returns on the caller's controller (the caller stays up: no
 ``hangup_after_bridge``), which requests the action URL with that member and goes on
@@ -45,7 +48,7 @@ from controller.esl import CallerGone, EslError, Execution
 from controller.esl.outbound import WAKE
 from controller.freeswitch import apps
 from controller.freeswitch import channel as fschannel
-from controller.freeswitch.cluster import MOVE_VARIABLE, move_to_room
+from controller.freeswitch.cluster import MOVE_VARIABLE, move_to_room, name_moved_call
 from controller.freeswitch.names import fs_room_name
 from controller.logs import log_context
 from controller.model import ConferenceJoin, Document
@@ -296,6 +299,10 @@ class RoomMover:
                 self.store.mark_arrived(moved_uuid)
                 call.session.prepare(LINGER_SECONDS, ["conference::maintenance"],
                                      [*SESSION_EVENTS, *call.dialect.session_events])
+                # Room-level events (reported by whichever controller sees them first)
+                # name the member's call from the event itself: the moved call, not this
+                # leg (controller.conference.rooms._call_uuid).
+                call._start(name_moved_call(move.facts.uuid))
                 resume = fields.get(f"variable_{RESUME_VARIABLE}")
                 if resume:
                     # Back through the dialplan's second socket: the leg's controller was

@@ -51,6 +51,7 @@ from controller.conference.stay_recording import StayRecorder
 from controller.esl import EslError, Event, InboundClient
 from controller.freeswitch import conference as fsconf
 from controller.freeswitch import replies, scheduler
+from controller.freeswitch.cluster import CALL_UUID_HEADER
 from controller.freeswitch.conference import Relation
 from controller.freeswitch.names import app_room_name
 from controller.logs import log_context
@@ -98,6 +99,9 @@ END_UNSEEN = "the room ended while the controller was not connected to FreeSWITC
 # never registers hooks (made outside the controller, or its join failed) reports nothing.
 MAX_HELD_EVENTS = 64
 HOLD_SECONDS = 10.0
+# Reported once per room in a cluster, whichever event each controller saw it on.
+ONCE_PER_ROOM = frozenset({EventKind.ROOM_CREATED, EventKind.ROOM_STARTED,
+                           EventKind.ROOM_ENDED})
 
 
 @dataclass
@@ -252,6 +256,34 @@ def _with_path(event: Event, path: str) -> Event:
     """The room's event, as if it were about the recording at ``path`` (its conference
     variables, which hold the recording's callback, come along)."""
     return Event([("Path", path), *event.pairs])  # the first of a name wins
+
+
+def _report_key(room: Room, kind: EventKind, event: Event) -> str:
+    """What controllers seeing the same events agree on to report one once (RoomCluster.
+    once): the FreeSWITCH event, or for what happens once in a room's life the room
+    itself (conference uuid): two controllers may decide the room started on different
+    add-member events (each on the first moderator its own view holds), and the
+    application must still hear it once."""
+    if kind in ONCE_PER_ROOM and room.uuid:
+        return f"{room.uuid}:{kind.value}"
+    return f"{event.get('Core-UUID')}:{event.get('Event-Sequence')}:{kind.value}"
+
+
+def _call_uuid(event: Event) -> str:
+    """The call a member event is about, as the application knows it: the member's
+    channel, or for a far leg running a call moved here from another node, that call
+    (its controller names it in the leg's ``call_uuid``, which every member event carries
+    as Channel-Call-UUID: controller.freeswitch.cluster.name_moved_call). Any other member
+    carries its own uuid there (every member event of the captures does)."""
+    return event.get(CALL_UUID_HEADER) or event.get("Unique-ID", "")
+
+
+def _named(member: Member | None, event: Event) -> Member | None:
+    """``member``, named after the call its event names (a member known from a
+    ``json_list`` after a reconnect was named after its channel)."""
+    if member is not None and event.get("Unique-ID"):
+        member.call_uuid = _call_uuid(event)
+    return member
 
 
 def _hears_coach(member: Member, heard_by: frozenset[str]) -> bool:
@@ -466,7 +498,7 @@ class RoomManager:
         elif action == "del-member":
             room = self.rooms.get(fs_room)
             if room is not None:
-                member = room.members.pop(event.get("Member-ID", ""), None)
+                member = _named(room.members.pop(event.get("Member-ID", ""), None), event)
                 if member is not None and member.end_on_exit and not room.ended_by:
                     room.ended_by = member.call_uuid  # mod_conference ends the room (03c)
                 room.announced.discard(event.get("Member-ID", ""))
@@ -476,7 +508,7 @@ class RoomManager:
         elif action in MEMBER_STATE_ACTIONS:
             room = self.rooms.get(fs_room)
             if room is not None:
-                member = room.members.get(event.get("Member-ID", ""))
+                member = _named(room.members.get(event.get("Member-ID", "")), event)
                 self._room_event(room, MEMBER_STATE_ACTIONS[action], event, member=member)
         elif action == "start-recording":
             path = event.get("Path", "")
@@ -542,16 +574,18 @@ class RoomManager:
         room = self._room(fs_room)
         room.uuid = room.uuid or event.get("Conference-Unique-ID", "")
         mid = event.get("Member-ID", "")
-        call_uuid = event.get("Unique-ID", "")
+        channel_uuid = event.get("Unique-ID", "")  # what joins are expected by
+        call_uuid = _call_uuid(event)  # what the application knows the call by
         member = room.members.setdefault(mid, Member(mid, call_uuid, time.time()))
-        join = self._joins.pop(call_uuid, None)
+        member.call_uuid = call_uuid
+        join = self._joins.pop(channel_uuid, None)
         if join is not None:
             member.label, member.end_on_exit = join.label, join.end_on_exit
         member.call_id = member.call_id or self.call_id_of(call_uuid)
         if mid in room.announced:
             return
         room.announced.add(mid)
-        expected = self._expected.pop(call_uuid, None)
+        expected = self._expected.pop(channel_uuid, None)
         learned = None
         if room.state is None:
             # FreeSWITCH fires add-member under the conference mutex, after counting the
@@ -600,7 +634,7 @@ class RoomManager:
         if state.hooks is None or kind not in state.hooks.events:
             return
         if self.cluster is not None and event is not None and not self.cluster.once(
-                f"{event.get('Core-UUID')}:{event.get('Event-Sequence')}:{kind.value}"):
+                _report_key(room, kind, event)):
             return  # another controller connected to this node reports it
         facts = call = None
         if member is not None:
@@ -608,6 +642,8 @@ class RoomManager:
             if event is not None and event.get("Unique-ID") == member.call_uuid:
                 # Member events carry the member's channel (capture 01: add-member and
                 # del-member list Caller-Caller-ID-Number, Caller-Destination-Number...).
+                # Not for a call moved here from another node: its far leg's numbers are
+                # the move's (Caller-Destination-Number cc-room-<room>), not the call's.
                 call = CallFacts(member.call_uuid, event.get("Caller-Caller-ID-Number", ""),
                                  event.get("Caller-Caller-ID-Name", ""),
                                  event.get("Caller-Destination-Number", ""),

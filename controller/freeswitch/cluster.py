@@ -23,7 +23,7 @@ other application it runs) to ``sofia/<profile>/cc-room-<room>@<home node>``:
 
 from __future__ import annotations
 
-from controller.freeswitch.apps import AppCall
+from controller.freeswitch.apps import AppCall, set_var
 from controller.freeswitch.args import UnsafeArgument, token, uuid
 
 ROOM_EXTENSION_PREFIX = "cc-room-"  # the home node's `cluster` context matches it
@@ -31,6 +31,15 @@ MOVE_HEADER = "X-CC-Move"  # the moved call's uuid: its state in the cluster's s
 ROOM_HEADER = "X-CC-Room"
 CALL_ID_HEADER = "X-CC-Call-Id"
 MOVE_VARIABLE = f"sip_h_{MOVE_HEADER}"  # what the home node's channel carries
+# Conference events carry a member's basic channel data only (conference_member.c
+# conference_member_add_event_data: switch_channel_event_set_basic_data unless the
+# profile's verbose-events, which freeswitch-conf leaves off), so no variable_* header:
+# not the X-CC-* headers. The one variable they do carry is ``call_uuid``, as
+# ``Channel-Call-UUID`` (src/switch_channel.c, switch_channel_event_set_basic_data: the
+# variable when set, else the channel's uuid), so a far leg whose ``call_uuid`` names the
+# moved call names it in every event of its stay in the room.
+CALL_UUID_VARIABLE = "call_uuid"
+CALL_UUID_HEADER = "Channel-Call-UUID"
 
 
 def _dial_value(value: str, what: str) -> str:
@@ -53,3 +62,13 @@ def move_to_room(call_uuid: str, call_id: str, fs_room: str, profile: str,
     target = (f"sofia/{_dial_value(profile, 'SIP profile')}/{ROOM_EXTENSION_PREFIX}"
               f"{fs_room}@{_dial_value(sip_address, 'SIP address')}")
     return AppCall("bridge", f"{{{headers}}}{target}")
+
+
+def name_moved_call(call_uuid: str) -> AppCall:
+    """``set call_uuid=<the moved call's uuid>`` on the far leg, once it is on its socket:
+    FreeSWITCH writes ``call_uuid`` itself when a channel enters CS_ROUTING or CS_EXECUTE
+    (src/switch_core_state_machine.c, switch_core_standard_on_routing/on_execute) and when
+    it is bridged or unbridged (src/switch_ivr_bridge.c), none of which happens to a leg
+    that stays on its socket and then in the room (the dialplan's later steps run in the
+    same CS_EXECUTE)."""
+    return set_var(CALL_UUID_VARIABLE, uuid(call_uuid))
