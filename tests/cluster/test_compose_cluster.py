@@ -4,6 +4,7 @@ dialplan goes to the balancer, and the balancer's backends are the controllers."
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from pathlib import Path
 
@@ -57,3 +58,36 @@ def test_every_node_reaches_the_controllers_through_the_balancer(services):
         assert (env["FS_CONTROLLER_HOST"], env["FS_CONTROLLER_PORT"]) == ("controllers", bind)
     assert "./haproxy/controllers.cfg:/usr/local/etc/haproxy/haproxy.cfg:ro" in \
         services["controllers"]["volumes"]
+
+
+def test_each_node_is_moved_to_at_its_own_address_and_admits_the_others(services):
+    """A caller is moved to its room's node at CC_CLUSTER_NODE_SIP_ADDRESSES, the node's
+    fixed address on the compose network; every node admits exactly the nodes' addresses
+    to its cluster context (FS_CLUSTER_CIDRS), none another container may get."""
+    from controller.cluster.moves import RoomMover
+
+    with open(DOCKER / "compose.cluster.yaml") as compose:
+        network = yaml.safe_load(compose)["networks"]["default"]["ipam"]["config"][0]
+    subnet = ipaddress.ip_network(network["subnet"])
+    dynamic = ipaddress.ip_network(network["ip_range"])
+    nodes = {name: ipaddress.ip_address(s["networks"]["default"]["ipv4_address"])
+             for name, s in services.items() if name.startswith("freeswitch-")}
+    assert len(set(nodes.values())) == 2
+    for name, address in nodes.items():
+        assert address in subnet and address not in dynamic, name
+        # The SIP profile listens on 5060 in the container (sip_port's default).
+        assert any(str(p).endswith(":5060/udp") for p in services[name]["ports"]), name
+
+    for name, service in _controllers(services).items():
+        settings = load_settings(environ={k: str(v) for k, v in
+                                          service["environment"].items()})
+        sip = dict(settings.cluster.node_sip_addresses)
+        assert sip == {f"{node}:8021": f"{address}:5060"
+                       for node, address in nodes.items()}, name
+        for host, port, _ in settings.freeswitch.node_list():
+            RoomMover(settings, None, None, f"{host}:{port}")  # names every node, validly
+
+    cidrs = {ipaddress.ip_network(f"{address}/32") for address in nodes.values()}
+    for name in nodes:
+        listed = services[name]["environment"]["FS_CLUSTER_CIDRS"].split(",")
+        assert {ipaddress.ip_network(c.strip()) for c in listed} == cidrs, name

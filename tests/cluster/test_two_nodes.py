@@ -7,8 +7,9 @@ joins every node's rooms.
 A node that dies (SIGKILLed) releases its rooms from the directory and its calls'
 callbacks are still sent, while the other node carries on.
 
-Not covered because not built: a caller on node 2 dialling a room homed on node 1 is
-not moved there (the README's cluster section says so)."""
+Here each node's callers dial their own rooms. A caller on node 2 dialling a room homed
+on node 1 is moved there before it joins ([cluster] node_sip_addresses): that is
+tests/cluster/test_room_move.py, and its room-level events test_room_move_events.py."""
 
 from __future__ import annotations
 
