@@ -14,6 +14,13 @@ dial (dialect, numbers, hooks, time limit, the face's state) travels in one
 channel variable (``cc_dial``), so a controller restarted while the phone rang
 still runs the answered leg as asked.
 
+Ringing is reported once, to ``on_ringing`` (a neutral ``EventKind.CALL_RINGING``
+event), when FreeSWITCH marks the leg ring-ready or pre-answered: the 180 Ringing
+fires CHANNEL_PROGRESS and a 183 with SDP CHANNEL_PROGRESS_MEDIA on the dialled leg
+(switch_channel.c switch_channel_perform_mark_ring_ready_value and
+switch_channel_perform_mark_pre_answered). The dialer watches those two events on the
+inbound connection from the first dial that asks for ringing on.
+
 The outcome is reported once, to ``on_outcome`` and ``DialHandle.wait``:
 ANSWERED when the answered leg reaches the controller, or BUSY / NO_ANSWER /
 FAILED / CANCELLED with FreeSWITCH's hangup cause (the ``-ERR <CAUSE>`` of the
@@ -41,11 +48,12 @@ from typing import TYPE_CHECKING, Any
 import gevent
 import gevent.event
 
+from controller.conference.events import CallFacts, CallStatus, EngineEvent
 from controller.config import Settings
 from controller.esl import EslError
 from controller.freeswitch import channel
 from controller.freeswitch import originate as fs
-from controller.model import HttpMethod, Webhook
+from controller.model import EventKind, HttpMethod, Webhook
 
 if TYPE_CHECKING:
     from controller.esl import InboundClient
@@ -63,6 +71,9 @@ MAX_DOCUMENT_BYTES = 8192
 CONNECT_GRACE_SECONDS = 10.0
 # bgapi waits for the BACKGROUND_JOB this long beyond the ring timeout.
 JOB_MARGIN_SECONDS = 30.0
+# The leg's ringing (180) and early media (183): switch_channel.c fires these from
+# switch_channel_perform_mark_ring_ready_value / switch_channel_perform_mark_pre_answered.
+PROGRESS_EVENTS = ("CHANNEL_PROGRESS", "CHANNEL_PROGRESS_MEDIA")
 
 _PHONE_NUMBER = re.compile(r"\+?[0-9*#]{1,32}\Z")
 _USER_ID = re.compile(r"[A-Za-z0-9_.+\-]{1,64}\Z")
@@ -124,6 +135,9 @@ class DialRequest:
     restart) and given back as ``DialedLeg.state`` and in the outcome.
     ``on_outcome``: called once with the DialOutcome; it runs on the dialer's or the
     call's greenlet, so it must not block (queue webhooks through the Notifier).
+    ``on_ringing``: called at most once, with an ``EventKind.CALL_RINGING`` event (call
+    status ringing, FreeSWITCH's time of the 180/183), when the callee starts ringing;
+    same rules as ``on_outcome``. A leg answered at once may never ring.
     """
 
     to: str | fs.Destination
@@ -136,6 +150,7 @@ class DialRequest:
     time_limit_secs: int = 0  # the answered call is hung up after this long; 0: no limit
     state: Mapping[str, str] = field(default_factory=dict)
     on_outcome: Callable[[DialOutcome], None] | None = None
+    on_ringing: Callable[[EngineEvent], None] | None = None
     call_uuid: str = ""  # "" -> a new uuid4 (the face may choose its own)
     # Markup in the dialect's language that the answered call runs instead of fetching
     # ``answer`` (a REST call that dials a participant into a room, Twilio's Twiml=).
@@ -311,6 +326,17 @@ def connect_address(outbound: Any, listening: tuple[str, int]) -> tuple[str, int
     return host, port
 
 
+def ringing_event(leg: DialedLeg, timestamp_us: int) -> EngineEvent:
+    """The neutral CALL_RINGING event of a dialled leg (its call id is the face's)."""
+    from controller import dialects
+
+    facts = CallFacts(uuid=leg.uuid, caller_number=leg.from_number, caller_name=leg.from_name,
+                      destination=leg.to, direction="outbound", dialect=leg.dialect,
+                      call_id=dialects.get(leg.dialect).call_id(leg.uuid))
+    return EngineEvent(EventKind.CALL_RINGING, call=facts, call_status=CallStatus.RINGING,
+                       timestamp_us=timestamp_us)
+
+
 # ------------------------------------------------------------------ handles
 class DialHandle:
     """One dial in progress: its uuid at once, its outcome when known."""
@@ -321,6 +347,7 @@ class DialHandle:
         self.leg = leg
         self.cancelled = False
         self.fs_answered = False  # originate said +OK: the leg answered
+        self.rang = False  # CHANNEL_PROGRESS(_MEDIA) seen and reported
         self._outcome: gevent.event.AsyncResult = gevent.event.AsyncResult()
 
     @property
@@ -353,6 +380,7 @@ class Dialer:
         self.settings = settings
         self.socket_address = socket_address
         self._dials: dict[str, DialHandle] = {}
+        self._progress: Any = None  # the inbound connection's progress events, once wanted
 
     # ------------------------------------------------------------ requests
     def prepare(self, request: DialRequest) -> tuple[DialedLeg, str]:
@@ -429,6 +457,11 @@ class Dialer:
             raise DialUnavailable("FreeSWITCH is not connected; nothing was dialled")
         handle = DialHandle(leg.uuid, request, leg)
         self._dials[leg.uuid] = handle
+        if request.on_ringing is not None and self._progress is None:
+            # Subscribed before the originate is sent (its greenlet is spawned after), so
+            # the first ringing is not missed.
+            self._progress = self.esl.subscribe("dialer-progress", PROGRESS_EVENTS)
+            gevent.spawn(self._watch_progress, self._progress)
         ring = request.timeout_secs or self.settings.outbound.ring_timeout
         log.info("dialling %s from %s (call %s)", leg.to, leg.from_number or "-", leg.uuid)
         gevent.spawn(self._originate, handle, command, ring + JOB_MARGIN_SECONDS)
@@ -457,6 +490,26 @@ class Dialer:
         handle = self._dials.pop(call_uuid, None)
         if handle is not None:
             self._report(handle, DialOutcome(Outcome.ANSWERED, handle.leg))
+
+    def _watch_progress(self, queue: Any) -> None:
+        while True:
+            event = queue.get()
+            if event is None:
+                continue
+            try:
+                self._ringing(event)
+            except Exception:  # a face's bug must not stop the watch
+                log.exception("dial progress event not handled")
+
+    def _ringing(self, event: Any) -> None:
+        handle = self._dials.get(event.get("Unique-ID", ""))
+        if handle is None or handle.rang or handle.fs_answered or handle.outcome is not None:
+            return
+        handle.rang = True
+        callback = handle.request.on_ringing
+        if callback is None:
+            return
+        callback(ringing_event(handle.leg, event.timestamp_us))
 
     def _originate(self, handle: DialHandle, command: str, wait: float) -> None:
         try:

@@ -94,6 +94,17 @@ def stop(fs_room: str) -> str:
     return f"conference {_room(fs_room)} stop all"
 
 
+def stop_member(fs_room: str, member_id: int) -> str:
+    """``stop all <member_id>``: every file playing or queued to that member only (what
+    ``play <file> <id>`` started, text to speak included); the room's own files go on.
+    conference_api.c conference_api_sub_stop: with argv[3] it stops the member's files
+    (conference_member_stop_file, FILE_STOP_ALL) and answers ``+OK Stopped <n> files.``,
+    or ``-ERR Member: <id> not found.``"""
+    if isinstance(member_id, bool) or not isinstance(member_id, int):
+        raise ValueError(f"stop_member: {member_id!r} is not a member id")
+    return f"conference {_room(fs_room)} stop all {member_target(member_id)}"
+
+
 def record(fs_room: str, path: str) -> str:
     return f"conference {_room(fs_room)} record {quoted(path)}"
 

@@ -14,6 +14,9 @@ full)`` reaches the socket app as ``h:p`` only: capture 07d step A), the leading
 What 07d shows, and this reproduces: the new leg's CHANNEL_CREATE (Call-Direction
 outbound, caller id ``0000000000`` unless origination_caller_id_* says otherwise,
 Caller-Context ``default``, Caller-Source ``src/switch_ivr_originate.c``); then
+- ringing (every callee but busy, reject and unreachable): CHANNEL_PROGRESS as the 180
+  arrives (switch_channel.c switch_channel_perform_mark_ring_ready_value; no capture
+  subscribed to it);
 - answered: CHANNEL_ANSWER, the reply ``+OK <uuid>\\n``, and the application
   runs with the caller id flipped to ``Outbound Call`` / ``<callee user>``;
 - 486: CHANNEL_HANGUP_COMPLETE (USER_BUSY), then ``-ERR USER_BUSY\\n``;
@@ -346,7 +349,10 @@ def _ring(channel: OriginatedChannel, callee: Callee | None, behaviour: str,
         channel.hangup(fail)
         session._teardown(channel)
         return fail
-    channel.times["progress"] = core.clock.now_us()  # 180 Ringing
+    # 180 Ringing: sofia marks the leg ring-ready, which stamps its progress time and fires
+    # CHANNEL_PROGRESS (switch_channel.c switch_channel_perform_mark_ring_ready_value);
+    # 07d's answered leg carries that non-zero Caller-Channel-Progress-Time.
+    channel.ring_ready()
     wait = callee.ring_seconds if behaviour == ANSWER and callee is not None else timeout
     deadline = core.clock.now() + wait
     while not channel.down and core.clock.now() < deadline:

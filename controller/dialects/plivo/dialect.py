@@ -46,6 +46,10 @@ class PlivoDialect(Dialect):
         return Payload(fields)
 
     def event_payload(self, event: EngineEvent, hook: Webhook) -> Payload | None:
+        if event.kind is EventKind.CALL_RINGING and event.call is not None:
+            # ring_url of a call made with the Call API (the Dialer's ringing event)
+            return Payload(params.call_params(event.call, CallStatus.RINGING)
+                           | _dialled(event.call))
         if event.kind is EventKind.TRANSCRIPTION_DONE and event.transcription is not None:
             return Payload(params.transcription_params(event.transcription))
         fields = params.callback_params(event)

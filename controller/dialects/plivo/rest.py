@@ -15,7 +15,9 @@ HTTP basic auth with ``[plivo] auth_id``/``auth_token``; the account in the path
     GET    /Conference/                   live conference names
     GET    /Conference/{name}/            a conference with its members
     DELETE /Conference/{name}/  /Conference/   hang up every member (of one / of all)
-    POST   /Conference/{name}/Member/{ids}/Mute/ Deaf/ Kick/ Play/ Speak/ (DELETE: undo)
+    POST   /Conference/{name}/Member/{ids}/Mute/ Deaf/ Kick/ Play/ Speak/ (DELETE: undo;
+           DELETE Play/ Speak/: stop what plays to them)
+    DELETE /Call/{uuid}/Play/ /Speak/     stop what the Call API plays to the call
     DELETE /Conference/{name}/Member/{ids}/   hang up members
     POST   /Conference/{name}/Record/     start recording (DELETE: stop)
 
@@ -43,6 +45,8 @@ from controller.calls import HangupCall, PlayToCall, RedirectCall, SendDigits
 from controller.dialects.plivo import rest_calls
 from controller.dialects.plivo.rest_calls import ParameterError
 from controller.dialer import DialError, DialUnavailable
+from controller.freeswitch import channel, replies
+from controller.freeswitch import conference as fsconf
 from controller.freeswitch.replies import OK
 from controller.model import Play, Speak, Webhook
 
@@ -190,9 +194,11 @@ def create_blueprint(service: Any, dialect: Any) -> Blueprint | None:
         dials = []
         for dial in wanted.dials:
             call_uuid = str(uuidlib.uuid4())
-            hangup = wanted.hangup
+            hangup, ring = wanted.hangup, wanted.ring
             dial = replace(dial, call_uuid=call_uuid, on_outcome=lambda outcome, h=hangup:
-                           rest_calls.report_unanswered(service, dialect, outcome, h))
+                           rest_calls.report_unanswered(service, dialect, outcome, h),
+                           on_ringing=None if ring is None else lambda event, r=ring:
+                           rest_calls.report_ringing(service, event, r))
             try:
                 service.dialer.prepare(dial)  # every destination checked before any dial
             except DialError as exc:
@@ -339,8 +345,8 @@ def create_blueprint(service: Any, dialect: Any) -> Blueprint | None:
     def media_options(data: dict[str, Any], legs_name: str) -> None:
         single_leg(data, legs_name)
         if rest_calls.boolean(data, "loop", False):
-            raise ParameterError("loop", "looping until stopped is not available (stopping "
-                                         "a call's play is not); give loop=false")
+            raise ParameterError("loop", "looping until stopped is not available; give "
+                                         "loop=false")
         if not rest_calls.boolean(data, "mix", True):
             raise ParameterError("mix", "mix=false is not available: the sound is mixed "
                                         "with the call's audio")
@@ -507,16 +513,56 @@ def create_blueprint(service: Any, dialect: Any) -> Blueprint | None:
         conferences.room_action(room(name), "record_stop", {})
         return no_content()
 
-    # ------------------------------------------------------------ not here
-    @bp.delete("/Call/<call_uuid>/Play/")
-    @bp.delete("/Call/<call_uuid>/Speak/")
+    # ------------------------------------------------------------ stop play / speak
     @bp.delete(member + "Play/")
     @bp.delete(member + "Speak/")
-    def stop_media(**_: str) -> Response:
-        # mod_conference's member stop and a call's break are not wired to the engine yet.
-        raise PlivoError(405, "stopping a play or speak is not available on this "
-                              "controller: it ends with its sound")
+    def stop_member_media(name: str, member_id: str) -> Response:
+        """What plays to the members (a play and a speak alike: both are member files)
+        stops; 204 as Plivo answers."""
+        no_params(params())
+        app_room = room(name)
+        listed = {m["member_id"] for m in conferences.conference_detail(app_room)["members"]}
+        chosen = selected(member_id)
+        ids = sorted(listed) if chosen.everyone else list(chosen.ids)
+        missing = [mid for mid in ids if mid not in listed]
+        if missing:
+            raise not_found(f"no member {missing[0]} in conference {name[:64]}")
+        fs_room = conferences.fs_room(app_room)
+        for mid in ids:
+            stop_member_files(app_room, fs_room, mid)
+        return no_content()
 
+    def stop_member_files(app_room: str, fs_room: str, member_id: int) -> None:
+        reply = conferences.room_api(app_room, fsconf.stop_member(fs_room, member_id))
+        if reply.startswith("-ERR Member:"):  # left meanwhile (conference_api_sub_stop)
+            raise not_found(f"no member {member_id} in conference {app_room[:64]}")
+        if replies.stopped_files(reply) is None:
+            raise PlivoError(502, f"FreeSWITCH did not stop the member's sound: "
+                                  f"{reply.strip()[:200]}")
+
+    @bp.delete("/Call/<call_uuid>/Play/")
+    @bp.delete("/Call/<call_uuid>/Speak/")
+    def stop_call_media(call_uuid: str) -> Response:
+        """Plays and speaks sent with the Call API stop (those not started yet are
+        dropped); in a room they are the member's files (``conference stop``), outside
+        one the channel's playback (``uuid_break``), only while one of them plays, so a
+        verb of the call's document is never cut."""
+        no_params(params())
+        call = live(call_uuid)
+        if call is None:
+            raise not_found(f"no live call {call_uuid[:64]}")
+        for queued in [c for c in call.commands if isinstance(c, PlayToCall)]:
+            call.commands.remove(queued)
+        stay = call.member
+        if stay is not None and stay.member is not None and stay.plan is not None:
+            stop_member_files(stay.plan.room, stay.plan.fs_room, int(stay.member.member_id))
+        elif call.playing_live_media:
+            # mod_commands.c uuid_break: stops the playback app running on the channel;
+            # without "all" FreeSWITCH keeps any app queued behind it.
+            conferences.api(channel.uuid_break(call.uuid, everything=False))
+        return no_content()
+
+    # ------------------------------------------------------------ not here
     @bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     def unavailable(rest: str) -> Response:
         raise PlivoError(404, f"{request.method} /{rest[:120]} is not part of this "

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from controller.conference.events import CallFacts, CallStatus
+from controller.conference.events import CallFacts, CallStatus, EngineEvent
 from controller.dialects.base import Purpose, RequestContext
 from controller.dialer import (
     MAX_RING_SECONDS,
@@ -45,12 +45,11 @@ CREATE_FIELDS = (
 )
 # Refused when given a value that would ask for something (the reason is the answer).
 _REFUSED = {
-    "ring_url": "ringing is not reported by this controller (it learns only whether the "
-                "call was answered); use hangup_url for calls that are not answered",
     "send_digits": "sending digits on answer is not available; send them with "
                    "POST /Call/{call_uuid}/DTMF/ once the call is answered",
     "send_on_preanswer": "sending digits on answer is not available",
-    "hangup_on_ring": "hanging up on ring is not available (ringing is not reported)",
+    "hangup_on_ring": "hanging up a while after the ringing starts is not available; "
+                      "use ring_timeout",
     "machine_detection": "answering machine detection is not available on this controller",
     "machine_detection_url": "answering machine detection is not available on this "
                              "controller",
@@ -87,6 +86,7 @@ class MakeCall:
     dials: tuple[DialRequest, ...]
     answer: Webhook
     hangup: Webhook | None
+    ring: Webhook | None = None  # ring_url: told once when the callee starts ringing
 
 
 # ------------------------------------------------------------------ values
@@ -158,7 +158,6 @@ def make_call(data: Mapping[str, Any]) -> MakeCall:
         if data.get(name) is not None and data.get(name) != neutral:
             raise ParameterError(name, _REFUSED.get(
                 "machine_detection" if name.startswith("machine") else "parent_call_uuid"))
-    method(data, "ring_method")  # always sent by the SDK; checked, nothing rings
     method(data, "machine_detection_method")
     from_number = text(data, "from", 64, required=True)
     destinations = [d.strip() for d in text(data, "to", MAX_URL_CHARS, required=True)
@@ -176,6 +175,9 @@ def make_call(data: Mapping[str, Any]) -> MakeCall:
                      fallback_method=method(data, "fallback_method"))
     hangup_url = url(data, "hangup_url")
     hangup = Webhook(hangup_url, method(data, "hangup_method")) if hangup_url else None
+    ring_url = url(data, "ring_url")
+    ring_method = method(data, "ring_method")  # checked even without ring_url (the SDK sends it)
+    ring_hook = Webhook(ring_url, ring_method) if ring_url else None
     ring = integer(data, "ring_timeout", 1, MAX_RING_SECONDS, DEFAULT_RING_TIMEOUT)
     limit = integer(data, "time_limit", 1, MAX_TIME_LIMIT_SECONDS, DEFAULT_TIME_LIMIT)
     caller_name = text(data, "caller_name", MAX_CALLER_NAME_CHARS)
@@ -183,7 +185,7 @@ def make_call(data: Mapping[str, Any]) -> MakeCall:
                               dialect="plivo", answer=answer, hangup=hangup,
                               timeout_secs=ring, time_limit_secs=limit)
                   for to in destinations)
-    return MakeCall(dials, answer, hangup)
+    return MakeCall(dials, answer, hangup, ring_hook)
 
 
 def dial_error(exc: DialError) -> ParameterError:
@@ -210,6 +212,13 @@ def ringing_facts(uuid: str, to: str, from_number: str, from_name: str) -> CallF
     """A dial still ringing, as the facts its answered call will have."""
     return CallFacts(uuid=uuid, caller_number=from_number, caller_name=from_name,
                      destination=to, direction="outbound", dialect="plivo", call_id=uuid)
+
+
+def report_ringing(service: Any, event: EngineEvent, ring: Webhook | None) -> None:
+    """The callee started ringing: ring_url hears of it once (CallStatus ringing, with the
+    call's RequestUUID/ALegUUID), signed as every Plivo request. Queued, never blocks."""
+    if ring is not None and event.call is not None:
+        service.engine.notifier.emit(event, ring, "plivo", lane=f"call:{event.call.uuid}")
 
 
 def report_unanswered(service: Any, dialect: Any, outcome: DialOutcome,
