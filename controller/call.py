@@ -157,6 +157,9 @@ class CallSession:
         self.error = ""
         self.commands: collections.deque[CallCommand] = collections.deque()
         self.member = None  # the ConferenceMember while the call is in a room
+        # A live command's play/speak (PlayToCall) is what the call plays now: stopping it
+        # (uuid_break) then stops that sound and not a verb of the document.
+        self.playing_live_media = False
         self.tag: str | None = None  # set by SetTag; faces send it with the call's requests
         self.dialed: DialedLeg | None = None  # a call we dialled (controller.dialer)
         self.call_hook: Webhook | None = None  # where the face wants call-level events
@@ -426,7 +429,11 @@ class CallSession:
                 if replacement is not None:
                     return replacement
             elif isinstance(command, PlayToCall):
-                self.play_media(command.media)
+                self.playing_live_media = True
+                try:
+                    self.play_media(command.media)
+                finally:
+                    self.playing_live_media = False
             elif isinstance(command, SendDigits):
                 self.commands.appendleft(command)
                 self.send_pending_digits()
