@@ -477,10 +477,13 @@ class TranscriptionSettings:
 
 @dataclass(frozen=True)
 class PlivoSettings:
-    auth_id: str = _setting("", _text, "Plivo auth ID of the application (its account id)")
+    auth_id: str = _setting(
+        "", _text, "Plivo auth ID of the application (its account id); with auth_token the "
+        "user name of the Plivo REST API under /v1/Account/{auth_id} (empty: REST API off)")
     auth_token: str = _setting(
         "", _text,
-        "key of X-Plivo-Signature-V3 on every request (empty: no Plivo signature)", secret=True,
+        "key of X-Plivo-Signature-V3 on every request (empty: no Plivo signature), and the "
+        "Plivo REST API's basic-auth password", secret=True,
     )
 
 
