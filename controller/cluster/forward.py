@@ -30,6 +30,7 @@ FORWARD_TIMEOUT = 10.0  # seconds: a command answers at once (it is queued on th
 # What the owner needs to authenticate and read the request the same way; hop-by-hop
 # and host headers are the HTTP client's own.
 PASSED_HEADERS = ("Authorization", "Content-Type", "Accept", "Idempotency-Key", "User-Agent")
+MAX_KEPT_BODY = 1 << 20  # bytes
 _NOT_FORWARDABLE = "cc_not_forwardable"
 _session = requests.Session()  # a pool of keep-alive connections to the other controllers
 
@@ -99,5 +100,7 @@ def install(blueprint: Any) -> None:
 
 def _keep_body() -> None:
     """Read the body before the view: once a view has parsed a form, the raw body is gone
-    unless it was cached first (werkzeug parses a cached body from its copy)."""
-    request.get_data(cache=True)
+    unless it was cached first (werkzeug parses a cached body from its copy). Bodies
+    larger than any face takes (64 KiB) are left to the face to refuse."""
+    if (request.content_length or 0) <= MAX_KEPT_BODY:
+        request.get_data(cache=True)
