@@ -206,7 +206,13 @@ def test_bxml_calls_and_members_through_the_other_controller(tmp_path, redis_url
     from bandwidth.api.conferences_api import ConferencesApi
     from bandwidth.exceptions import NotFoundException
     from bandwidth.models import UpdateCall, UpdateConferenceMember
-    from bandwidth.models.bxml import Conference, Pause, Response
+    from bandwidth.models.bxml import (
+        Conference,
+        Pause,
+        Response,
+        StartRecording,
+        StopRecording,
+    )
 
     account, user, password = "9900001", "bw-user", "bw-pass"
     name = room_name()
@@ -217,7 +223,7 @@ def test_bxml_calls_and_members_through_the_other_controller(tmp_path, redis_url
     settings = {"app": {"dialect": "bxml"},
                 "bxml": {"account_id": account, "username": user, "password": password}}
     with two_controllers(tmp_path, redis_url, held_port, app.app, settings) as (
-            stack, _, b_url, _p):
+            stack, a_url, b_url, _p):
         sdk = ApiClient(Configuration(host=f"{b_url}/api/v2", username=user,
                                       password=password, ignore_operation_servers=True))
         alice = stack.phones.call("2000", caller_id="alice")
@@ -230,6 +236,23 @@ def test_bxml_calls_and_members_through_the_other_controller(tmp_path, redis_url
                                              joins["alice"]["callId"],
                                              UpdateConferenceMember(mute=True))
         assert members(stack, name)[alice.uuid]["flags"]["can_speak"] is False
+
+        # A recording reported by one controller is listed by both (the recordings' index).
+        conference_id = joins["alice"]["conferenceId"]
+        conferences.update_conference_bxml(account, conference_id,
+                                           Response([StartRecording()]).to_bxml())
+        wait_until(lambda: any(m.get("type") == "recording_node" for m in json.loads(
+            stack.sim.core.execute_api("conference", f"{name} json_list")[1])[0]["members"]),
+            what="the conference recording")
+        conferences.update_conference_bxml(account, conference_id,
+                                           Response([StopRecording()]).to_bxml())
+        available = app.wait_for("/conf", eventType="conferenceRecordingAvailable")[0]
+        on_a = ConferencesApi(ApiClient(Configuration(
+            host=f"{a_url}/api/v2", username=user, password=password,
+            ignore_operation_servers=True)))
+        for api in (conferences, on_a):
+            listed = api.list_conference_recordings(account, conference_id)
+            assert [r.recording_id for r in listed] == [available["recordingId"]]
 
         calls = CallsApi(sdk)
         bob_id = joins["bob"]["callId"]

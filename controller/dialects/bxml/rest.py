@@ -34,6 +34,7 @@ from flask import Blueprint, Response, jsonify, request, send_file
 
 from controller.api.inputs import MAX_JSON_DEPTH, json_depth
 from controller.calls import HangupCall, RedirectCall
+from controller.conference import recording_index
 from controller.conference.events import RecordingFacts
 from controller.conference.rooms import RoomError
 from controller.dialects.base import Payload
@@ -334,6 +335,17 @@ def create_blueprint(service: Any, dialect: Any) -> Blueprint | None:
 
     def recordings_of(conference_id: str) -> tuple[str, str, list[RecordingFacts]]:
         uuid = ids.conference_uuid(conference_id)
+        if uuid is not None and uuid not in recordings:
+            # Reported by another controller of a cluster (or before a restart): the
+            # completed ones are in the recordings' own index (controller.conference.
+            # recording_index), which every controller keeps beside the files.
+            finished = [r for r in recording_index.of_conference(rooms.recordings_local_dir,
+                                                                 uuid) if not r.call_uuid]
+            if finished:
+                return finished[0].room, uuid, [RecordingFacts(
+                    r.recording_id, rooms.recording_url(r.recording_id, r.fmt),
+                    r.duration_ms, r.start_ms, r.end_ms, channels=r.channels)
+                    for r in finished]
         if uuid is None or uuid not in recordings:
             raise ApiError(404, "not-found", f"no conference {conference_id} with recordings")
         name, found = recordings[uuid][0], recordings[uuid][1:]
