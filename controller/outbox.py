@@ -235,13 +235,17 @@ _INSERT = (f"INSERT OR REPLACE INTO deliveries ({', '.join(_COLUMNS)}) "
            f"VALUES ({', '.join('?' * len(_COLUMNS))})")
 
 
+# json.dumps with ``default=`` builds a new encoder at every call; one, made once.
+_encode_context = json.JSONEncoder(default=str).encode
+
+
 def _row(delivery: Delivery) -> tuple[Any, ...]:
     return (
         delivery.id, delivery.lane, delivery.state, delivery.method, delivery.url,
         json.dumps(delivery.form) if delivery.form is not None else None, delivery.body,
         delivery.content_type, json.dumps(delivery.headers), delivery.signer, delivery.dialect,
         int(delivery.recovered), delivery.created_at, delivery.attempts, delivery.error,
-        delivery.failed_at, json.dumps(delivery.context, default=str), delivery.reply,
+        delivery.failed_at, _encode_context(delivery.context), delivery.reply,
         delivery.timeout, json.dumps({"url": delivery.fallback_url,
                                       "method": delivery.fallback_method,
                                       "headers": delivery.fallback_headers})
