@@ -37,7 +37,14 @@ from controller.calls import (
 from controller.conference.events import CallFacts, CallStatus, EngineEvent
 from controller.conference.rooms import RoomManager
 from controller.config import Settings
-from controller.dialects.base import Dialect, Purpose, RequestContext, UnsupportedMarkup
+from controller.dialects.base import (
+    CallTimes,
+    Dialect,
+    Purpose,
+    RequestContext,
+    UnsupportedMarkup,
+    channel_times,
+)
 from controller.dialer import DialedLeg
 from controller.esl import CallerGone, EslError, EslTimeout, Event, Execution, OutboundSession
 from controller.esl.outbound import WAKE
@@ -163,6 +170,9 @@ class CallSession:
         self.tag: str | None = None  # set by SetTag; faces send it with the call's requests
         self.dialed: DialedLeg | None = None  # a call we dialled (controller.dialer)
         self.call_hook: Webhook | None = None  # where the face wants call-level events
+        # FreeSWITCH's channel times as the connect reply showed them (a dialled leg comes
+        # answered: 07d_originate_to_socket_outbound.txt), completed by the hangup event.
+        self.times = CallTimes()
         # False for a leg running a call moved here from another node: the call's own
         # controller reports its end (controller.cluster.moves).
         self.reports_end = True
@@ -183,6 +193,7 @@ class CallSession:
             mover.arrived(self, fields)  # moved here from another node to join its room
             return
         uuid = self.session.uuid
+        self.times = channel_times(fields)
         self.dialed = dialed = self._dialed_leg(fields)
         if dialed is not None:
             # A leg we dialled reaches us answered, its connect reply showing the callee as
@@ -313,23 +324,27 @@ class CallSession:
         self.session.ended.wait(timeout=5)
         cause = self.session.hangup_cause or cause or "NORMAL_CLEARING"
         log.info("call ended: %s", cause)
+        hangup_stamp = self._hangup_events()
         hook = self.hangup_hook()
         if hook is not None and self.facts is not None:
             payload = self.dialect.request_payload(RequestContext(
                 Purpose.HANGUP, self.facts, CallStatus.COMPLETED, hangup_cause=cause,
-                error=self.error, tag=self.tag))
+                error=self.error, tag=self.tag, times=self.times))
             self.engine.notifier.send(hook,
                                       payload, self.dialect.name, self.lane)
-        self.call_event(EventKind.CALL_ENDED, self._hangup_timestamp(), reason=cause)
+        self.call_event(EventKind.CALL_ENDED, hangup_stamp, reason=cause)
         self.engine.journal.remove(self.uuid)
 
-    def _hangup_timestamp(self) -> int:
-        """FreeSWITCH's time of the hangup, if its event is still queued (0: not seen)."""
+    def _hangup_events(self) -> int:
+        """FreeSWITCH's time of the hangup, if its event is still queued (0: not seen); the
+        channel times of the hangup event (07d: CHANNEL_HANGUP_COMPLETE on the call's socket
+        carries Caller-Channel-Created/Answered/Hangup-Time) go into ``times``."""
         stamp = 0
         while not self.session.events.empty():
             event = self.session.events.get_nowait()
-            if event.name in ("CHANNEL_HANGUP", "CHANNEL_HANGUP_COMPLETE") and not stamp:
-                stamp = event.timestamp_us
+            if event.name in ("CHANNEL_HANGUP", "CHANNEL_HANGUP_COMPLETE"):
+                stamp = stamp or event.timestamp_us
+                self.times = channel_times(event, self.times)
         return stamp
 
     def call_event(self, kind: EventKind, timestamp_us: int = 0, reason: str = "") -> None:

@@ -59,6 +59,30 @@ class RequestContext:
     error: str = ""
     extra: Mapping[str, str] = field(default_factory=dict)
     tag: str | None = None  # the call's tag (SetTag), for faces that send one
+    times: CallTimes | None = None  # HANGUP: FreeSWITCH's times of the call, when known
+
+
+@dataclass(frozen=True)
+class CallTimes:
+    """FreeSWITCH's times of a call's channel, µs since the epoch (0: not happened or not
+    known): Caller-Channel-Created-Time, -Answered-Time and -Hangup-Time of its events
+    (07d_originate_to_socket_outbound.txt: the connect reply and CHANNEL_HANGUP_COMPLETE)."""
+
+    created_us: int = 0
+    answered_us: int = 0
+    hangup_us: int = 0
+
+
+def channel_times(fields: Any, known: CallTimes | None = None) -> CallTimes:
+    """The times an event (anything with ``get(header)``) shows, over those ``known``."""
+    known = known or CallTimes()
+
+    def read(name: str, before: int) -> int:
+        value = fields.get(f"Caller-Channel-{name}-Time") or ""
+        return int(value) if value.isdigit() and int(value) > 0 else before
+
+    return CallTimes(read("Created", known.created_us), read("Answered", known.answered_us),
+                     read("Hangup", known.hangup_us))
 
 
 class UnsupportedMarkup(Exception):

@@ -38,6 +38,7 @@ class PlivoDialect(Dialect):
             fields["Digits"] = context.digits
         if context.purpose is Purpose.HANGUP:
             fields["HangupCause"] = context.hangup_cause
+            fields.update(params.hangup_params(context.times, context.hangup_cause))
             if context.error:
                 fields["Error"] = context.error
         if call.direction == "outbound":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from controller.conference.events import (
     CallFacts,
     CallStatus,
@@ -10,6 +12,7 @@ from controller.conference.events import (
     RecordingFacts,
     TranscriptionFacts,
 )
+from controller.dialects.base import CallTimes
 from controller.model import EventKind
 
 # The events Plivo reports to a <Conference> callbackUrl, as its ConferenceAction.
@@ -33,6 +36,38 @@ def call_params(call: CallFacts, status: CallStatus) -> dict[str, str]:
         "Direction": call.direction,
         "CallStatus": status.value,
     }
+
+
+# Plivo's code and name of the hangup causes this controller can tell apart (Plivo's
+# "Hangup Causes" list: 4000 Normal Hangup, 1000 Canceled); other causes are sent as
+# FreeSWITCH's HangupCause only.
+HANGUP_CAUSE_NAMES = {"NORMAL_CLEARING": (4000, "Normal Hangup"),
+                      "ORIGINATOR_CANCEL": (1000, "Canceled")}
+
+
+def _plivo_time(micros: int) -> str:
+    """Plivo's timestamps, ``yyyy-MM-dd HH:mm:ss`` (here in UTC)."""
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(micros / 1e6))
+
+
+def hangup_params(times: CallTimes | None, cause: str) -> dict[str, str]:
+    """What Plivo adds to a hangup request: StartTime, AnswerTime ("" if never answered),
+    EndTime, Duration (start to end) and BillDuration (answer to end: Plivo bills from the
+    answer), in whole seconds, from FreeSWITCH's channel times; HangupCauseCode/Name when
+    the cause is one Plivo names."""
+    params: dict[str, str] = {}
+    if times is not None and times.created_us:
+        params["StartTime"] = _plivo_time(times.created_us)
+        params["AnswerTime"] = _plivo_time(times.answered_us) if times.answered_us else ""
+        if times.hangup_us:
+            params["EndTime"] = _plivo_time(times.hangup_us)
+            params["Duration"] = str(max(0, times.hangup_us - times.created_us) // 1_000_000)
+            billed = times.hangup_us - times.answered_us if times.answered_us else 0
+            params["BillDuration"] = str(max(0, billed) // 1_000_000)
+    named = HANGUP_CAUSE_NAMES.get(cause)
+    if named is not None:
+        params["HangupCauseCode"], params["HangupCauseName"] = str(named[0]), named[1]
+    return params
 
 
 def _member(member: MemberFacts) -> dict[str, str]:

@@ -13,7 +13,9 @@ how much of a sound played. What a phone heard is the simulator's view only."""
 
 from __future__ import annotations
 
+import calendar
 import io
+import time
 import wave
 
 import pytest
@@ -246,3 +248,45 @@ def test_stopping_nothing_on_a_call_cuts_no_verb(stack, app, client, playback_ev
     with pytest.raises(exceptions.ResourceNotFoundError):
         client.calls.play_stop(call_uuid)
 
+
+
+# ------------------------------------------------------------------ hangup request
+def plivo_seconds(text: str) -> int:
+    return calendar.timegm(time.strptime(text, "%Y-%m-%d %H:%M:%S"))
+
+
+def test_hangup_url_has_plivos_times_and_durations_from_freeswitch(stack, app, client, room):
+    app.documents["/answer"] = conference_doc(room)
+    callee, to = stack.expect_phone("xena@127.0.0.1:5090", "answer")
+    made = client.calls.create(from_=FROM, to_=to, answer_url=stack.app_url + "/answer",
+                               hangup_url=stack.app_url + "/hangup", time_limit=2)
+    hangup = wait_requests(app, "/hangup")[0]  # the time limit ends it
+    assert hangup.valid and hangup.params["CallUUID"] == made.request_uuid
+    start, answer, end = (plivo_seconds(hangup.params[name])
+                          for name in ("StartTime", "AnswerTime", "EndTime"))
+    assert start <= answer <= end
+    # FreeSWITCH's time limit (sched_hangup +2) ran from the answer: at least a second.
+    assert end - answer >= 1
+    assert abs(int(hangup.params["Duration"]) - (end - start)) <= 1
+    assert abs(int(hangup.params["BillDuration"]) - (end - answer)) <= 1
+    assert hangup.params["HangupCause"] == "ALLOTTED_TIMEOUT"
+    assert "HangupCauseName" not in hangup.params  # a cause Plivo has no name for here
+
+
+def test_hangup_url_names_a_normal_hangup_and_a_cancel(stack, app, client, room):
+    phone, call_uuid, _ = dial_into_room(stack, app, client, room, "yuri")
+    client.calls.delete(call_uuid)
+    ended = wait_requests(app, "/hangup")[0]
+    assert (ended.params["HangupCause"], ended.params["HangupCauseCode"],
+            ended.params["HangupCauseName"]) == ("NORMAL_CLEARING", "4000", "Normal Hangup")
+    assert ended.params["AnswerTime"] and ended.params["StartTime"]
+
+    callee, to = stack.expect_phone("zoe@127.0.0.1:5090", "ring")
+    made = client.calls.create(from_=FROM, to_=to, answer_url=stack.app_url + "/never",
+                               hangup_url=stack.app_url + "/cancelled", ring_timeout=60)
+    wait_until(lambda: made.request_uuid in stack.api("show channels"),
+               what="FreeSWITCH to dial the callee")
+    client.calls.cancel(made.request_uuid)
+    cancelled = wait_requests(app, "/cancelled")[0]
+    assert (cancelled.params["CallStatus"], cancelled.params["HangupCauseCode"],
+            cancelled.params["HangupCauseName"]) == ("cancel", "1000", "Canceled")
