@@ -244,14 +244,18 @@ class CallSession:
                     # an inbound call that nobody has answered yet (Answer-State ringing).
                     self.call_event(EventKind.CALL_INITIATED, fields.timestamp_us)
                     self.call_event(EventKind.CALL_RINGING, fields.timestamp_us)
-                    self._start(apps.set_var(CONTROLLED_VARIABLE, "true"))
+                    # Sent in one write with whatever the caller hears while the answer
+                    # URL is fetched (FreeSWITCH runs queued applications in order).
+                    opening = [apps.set_var(CONTROLLED_VARIABLE, "true")]
                     if dialed is not None and dialed.time_limit_secs:
                         # FreeSWITCH ends the call on time even without us (sched_hangup).
-                        self._start(apps.sched_hangup(dialed.time_limit_secs,
-                                                      "ALLOTTED_TIMEOUT"))
-                    # A face without markup fetches nothing: its calls wait for commands.
-                    self.run_document(self.fetch_answer() if self.dialect.has_markup
-                                      else Document())
+                        opening.append(apps.sched_hangup(dialed.time_limit_secs,
+                                                         "ALLOTTED_TIMEOUT"))
+                    if self.dialect.has_markup:
+                        self.run_document(self.fetch_answer(opening))
+                    else:  # a face without markup fetches nothing: it waits for commands
+                        self._start_all(opening)
+                        self.run_document(Document())
             except CallerGone:
                 if not self.session.lost:
                     log.info("caller hung up")
@@ -275,6 +279,10 @@ class CallSession:
 
     def _start(self, call: apps.AppCall) -> Execution:
         return self.session.start(call.app, call.arg, loops=call.loops)
+
+    def _start_all(self, calls: list[apps.AppCall]) -> list[Execution]:
+        """Several applications in one write, run in this order."""
+        return self.session.start_many([(c.app, c.arg, False, c.loops) for c in calls])
 
     def _fail(self, reason: str) -> None:
         self.error = reason
@@ -455,17 +463,18 @@ class CallSession:
         return None
 
     # ------------------------------------------------------------ documents
-    def fetch_answer(self) -> Document:
+    def fetch_answer(self, opening: list[apps.AppCall] | None = None) -> Document:
         """The call's first document; the caller hears ringback or silence meanwhile
-        (``[app] ringback``), never an unexplained wait."""
-        ringback = self._start_ringback()
+        (``[app] ringback``), never an unexplained wait. ``opening``: applications to run
+        first, sent in the same write as the ringback's."""
+        ringback = self._start_ringback(opening or [])
         try:
             return self._fetch_answer()
         finally:
             if ringback is not None:
                 self._stop_ringback(ringback)
 
-    def _start_ringback(self) -> Execution | None:
+    def _start_ringback(self, opening: list[apps.AppCall]) -> Execution | None:
         """What the caller hears while the application answers (the freeswitch-conf
         dialplan answers nothing before the socket, dialplan/phones.xml, so without this
         the caller hears nothing): ``ringing`` sends 180 and the phone rings itself;
@@ -473,14 +482,16 @@ class CallSession:
         whatever the phone does with a bare 180, stopped with ``uuid_break`` below."""
         app = self.settings.app
         if self.answered or self.dialed is not None or app.ringback == "silence":
+            if opening:
+                self._start_all(opening)
             return None
         if app.ringback == "ringing":
             # 180 Ringing and no media (switch_channel_perform_ring_ready_value): nothing
             # to stop afterwards, so it costs the call no round trip.
-            self._start(apps.ring_ready())
+            self._start_all([*opening, apps.ring_ready()])
             return None
-        self._start(apps.pre_answer())
-        return self._start(apps.playback(app.ringback_tone))
+        return self._start_all([*opening, apps.pre_answer(),
+                                apps.playback(app.ringback_tone)])[-1]
 
     def _stop_ringback(self, ringback: Execution) -> None:
         """The tone loops until broken: ``uuid_break`` (without ``all``, which would also
