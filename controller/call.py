@@ -344,15 +344,13 @@ class CallSession:
         self.engine.journal.remove(self.uuid)
 
     def _hangup_events(self) -> int:
-        """FreeSWITCH's time of the hangup, if its event is still queued (0: not seen); the
+        """FreeSWITCH's time of the hangup, from the session's hangup events (0: none seen); the
         channel times of the hangup event (07d: CHANNEL_HANGUP_COMPLETE on the call's socket
         carries Caller-Channel-Created/Answered/Hangup-Time) go into ``times``."""
         stamp = 0
-        while not self.session.events.empty():
-            event = self.session.events.get_nowait()
-            if event.name in ("CHANNEL_HANGUP", "CHANNEL_HANGUP_COMPLETE"):
-                stamp = stamp or event.timestamp_us
-                self.times = channel_times(event, self.times)
+        for event in self.session.hangup_events:  # kept by the session as they came
+            stamp = stamp or event.timestamp_us
+            self.times = channel_times(event, self.times)
         return stamp
 
     def call_event(self, kind: EventKind, timestamp_us: int = 0, reason: str = "") -> None:

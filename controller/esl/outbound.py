@@ -81,6 +81,7 @@ class OutboundSession:
         self.lost = False
         self._closing = False
         self.hangup_cause = ""
+        self.hangup_events: list[Event] = []
         self._executions: dict[str, Execution] = {}
         self._quiet_actions: set[str] = set()
         self._esl = SafeOutboundSession(address, sock)
@@ -109,6 +110,9 @@ class OutboundSession:
                 execution._done.set(event)
         elif name in ("CHANNEL_HANGUP", "CHANNEL_HANGUP_COMPLETE"):
             self.hangup_cause = event.get("Hangup-Cause", self.hangup_cause)
+            # kept: whoever reports the end reads their time stamps and channel times,
+            # even when a loop waiting on ``events`` already took them from the queue
+            self.hangup_events.append(event)
             self.hungup.set()
         self.events.put_nowait(event)
 
