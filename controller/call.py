@@ -280,6 +280,21 @@ class CallSession:
     def _start(self, call: apps.AppCall) -> Execution:
         return self.session.start(call.app, call.arg, loops=call.loops)
 
+    def wait_bridged(self, execution: Execution, where: str) -> None:
+        """Until a ``bridge`` this call runs ends. A live hang-up hangs the call up (which
+        ends the far leg too); other live commands stay queued until the call is back.
+        CallerGone when the call ended. ``where``: for the log ("during a transfer")."""
+        while not execution.done and not self.session.ended.is_set():
+            event = self.session.events.get()
+            if event.name != WAKE:
+                continue
+            hangup = next((c for c in self.commands if isinstance(c, HangupCall)), None)
+            if hangup is not None:
+                self.commands.remove(hangup)
+                log.info("hanging up (live command, %s) %s", hangup.cause, where)
+                self.session.hangup(hangup.cause)
+        execution.wait(0)
+
     def _start_all(self, calls: list[apps.AppCall]) -> list[Execution]:
         """Several applications in one write, run in this order."""
         return self.session.start_many([(c.app, c.arg, False, c.loops) for c in calls])

@@ -140,22 +140,17 @@ class HttpClient:
         client = self._client(scheme, parts.hostname, port, read_timeout)
         try:
             response = client.request(method, target, body=body or b"", headers=headers)
-        except TransportError:
+            try:
+                data = _read_all(response, max_bytes)
+            finally:
+                response.release()
+        except TransportError:  # ConnectFailed, from the pool's connect step
             raise
         except TimeoutError as exc:
             raise RequestFailed(f"no answer within the read timeout ({exc})",
                                 timed_out=True) from None
         except (OSError, HTTPParseError) as exc:
             raise RequestFailed(f"{type(exc).__name__}: {exc}") from None
-        try:
-            data = _read_all(response, max_bytes)
-        except TimeoutError as exc:
-            raise RequestFailed(f"no answer within the read timeout ({exc})",
-                                timed_out=True) from None
-        except (OSError, HTTPParseError) as exc:
-            raise RequestFailed(f"{type(exc).__name__}: {exc}") from None
-        finally:
-            response.release()
         return Response(response.status_code, url, response.info(), data)
 
     def _client(self, scheme: str, host: str, port: int, read_timeout: float) -> HTTPClient:

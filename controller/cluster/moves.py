@@ -38,14 +38,12 @@ import gevent
 import redis
 
 from controller import dialects
-from controller.calls import HangupCall
 from controller.cluster import codec
 from controller.cluster.directory import RoomDirectory
 from controller.cluster.shared import ClusterError, Shared
 from controller.conference.events import CallFacts, MemberFacts
 from controller.config import Settings
-from controller.esl import CallerGone, EslError, Execution
-from controller.esl.outbound import WAKE
+from controller.esl import CallerGone, EslError
 from controller.freeswitch import apps
 from controller.freeswitch import channel as fschannel
 from controller.freeswitch.cluster import MOVE_VARIABLE, move_to_room, name_moved_call
@@ -198,7 +196,7 @@ class RoomMover:
         bridge = move_to_room(call.uuid, call.call_id, fs_room, self.profile, address)
         gone = False
         try:
-            self._wait_bridge(call, call._start(bridge))
+            call.wait_bridged(call._start(bridge), "in a room on another node")
         except CallerGone:
             gone = True
         arrived, member = self._outcome(call.uuid, gone)
@@ -218,22 +216,6 @@ class RoomMover:
         if gone:
             raise CallerGone("the caller hung up in a room on another node")
         return True, document
-
-    @staticmethod
-    def _wait_bridge(call: CallSession, execution: Execution) -> None:
-        """Until the bridge ends. A live hang-up hangs the caller up (which ends the far
-        leg); other live commands stay queued until the call is back from the room."""
-        while not execution.done and not call.session.ended.is_set():
-            event = call.session.events.get()
-            if event.name != WAKE:
-                continue
-            hangup = next((c for c in call.commands if isinstance(c, HangupCall)), None)
-            if hangup is not None:
-                call.commands.remove(hangup)
-                log.info("hanging up (live command, %s) in a room on another node",
-                         hangup.cause)
-                call.session.hangup(hangup.cause)
-        execution.wait(0)  # CallerGone when the call ended
 
     def _outcome(self, call_uuid: str, gone: bool) -> tuple[bool, MemberFacts | None]:
         """Whether the far leg reached a controller, and the member it was. The far side

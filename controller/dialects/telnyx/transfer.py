@@ -35,7 +35,6 @@ from controller.dialects.telnyx.callcontrol import send_call_event
 from controller.dialects.telnyx.dialing import TelnyxDialer, dial_facts, unanswered_from_cause
 from controller.dialects.telnyx.state import CALLS
 from controller.esl import CallerGone, EslError
-from controller.esl.outbound import WAKE
 from controller.freeswitch import apps, channel, scheduler
 from controller.freeswitch import originate as fs
 from controller.model import Document, Hangup
@@ -96,7 +95,7 @@ class TransferLeg:
             call._start(apps.set_var(fs.CONTINUE_ON_FAIL, "true"))
             call._start(apps.set_var(fs.HANGUP_AFTER_BRIDGE, "false"))
             try:
-                self._wait(call, call._start(self.app()))
+                call.wait_bridged(call._start(self.app()), "during a transfer")
             except CallerGone:
                 self.caller_gone = True
             failed = "" if self.answered or self.caller_gone else self._failed_cause(call)
@@ -112,22 +111,6 @@ class TransferLeg:
         if self.answered and not self.park_after:
             return Document((Hangup(),))  # the bridge ended: so does A (Telnyx's default)
         return None  # not answered, or park_after_unbridge=self: A waits for commands
-
-    @staticmethod
-    def _wait(call: CallSession, execution: Any) -> None:
-        """Until the bridge ends; a live hangup of A hangs it up (which ends B)."""
-        from controller.calls import HangupCall
-
-        while not execution.done and not call.session.ended.is_set():
-            event = call.session.events.get()
-            if event.name != WAKE:
-                continue
-            hangup = next((c for c in call.commands if isinstance(c, HangupCall)), None)
-            if hangup is not None:
-                call.commands.remove(hangup)
-                log.info("hanging up (live command, %s) during a transfer", hangup.cause)
-                call.session.hangup(hangup.cause)
-        execution.wait(0)  # CallerGone when A ended
 
     def _failed_cause(self, call: CallSession) -> str:
         try:
