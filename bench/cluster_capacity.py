@@ -42,9 +42,6 @@ monkey.patch_all()
 
 import json  # noqa: E402
 import os  # noqa: E402
-import shutil  # noqa: E402
-import socket  # noqa: E402
-import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -58,47 +55,13 @@ from bench.harness import place_windowed, real_freeswitch, wait_until  # noqa: E
 from bench.procstat import proc_stats  # noqa: E402
 from bench.stats import summary_ms  # noqa: E402
 from bench.tap import SimTap  # noqa: E402
+from controller.testing.redis_server import RedisServer  # noqa: E402
 
 MEMBERS, ROOMS = 800, 80  # 10 per room, per rig: the whole run stays under two minutes
 WARMUP = 20
 MAX_RATE = 200.0
 WINDOW = 100
 MOVE_ROOMS = 20  # rooms of the move measurement: 20 moved callers, 20 not moved
-
-
-class RedisProcess:
-    """redis-server on its own port, nothing written to disk; stopped with the rig."""
-
-    def __init__(self, workdir: Path) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            raise RuntimeError("redis-server is not installed (Debian: apt-get install -y "
-                               "redis-server)")
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(workdir)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.pid = self.process.pid
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as conn:
-                    conn.sendall(b"PING\r\n")
-                    if conn.recv(16).startswith(b"+PONG"):
-                        return
-            except OSError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"redis-server did not start on port {self.port}")
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=5)
 
 
 class ClusterRig:
@@ -108,7 +71,7 @@ class ClusterRig:
     def __init__(self, nodes: int = 2) -> None:
         self.nodes = nodes
         self._tmp: tempfile.TemporaryDirectory | None = None
-        self.redis: RedisProcess | None = None
+        self.redis: RedisServer | None = None
         self.app: AppProcess | None = None
         self.sims: list[Any] = []
         self.taps: list[SimTap] = []
@@ -127,7 +90,7 @@ class ClusterRig:
     def _start(self, workdir: Path) -> None:
         from controller.sim import SimConfig, Simulator
 
-        self.redis = RedisProcess(workdir) if self.nodes > 1 else None
+        self.redis = RedisServer(workdir) if self.nodes > 1 else None
         self.app = AppProcess(workdir)
         self._resolver = gevent.get_hub().resolver
         gevent.get_hub().resolver = BlockingResolver()  # as bench.harness.Rig: no threads

@@ -1,49 +1,17 @@
-"""A real redis-server for the cluster tests: its own port, its own directory, no disk."""
+"""The cluster tests' redis-server (controller.testing.redis_server): skipped, saying why,
+where none is installed."""
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
-from controller.testing.stack import hold_port
+from controller.testing import redis_server
 
 
-class RedisServer:
-    def __init__(self, directory: Path):
-        binary = shutil.which("redis-server")
-        if binary is None:
-            pytest.skip("redis-server is not installed (Debian: apt-get install -y "
-                        "redis-server; .ci/run installs it): the cluster tests need a real Redis")
-        # Held until stop: redis-server binds it with SO_REUSEADDR (anet.c anetSetReuseAddr)
-        self._held = hold_port("redis-server")
-        self.port = self._held.port
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        directory.mkdir(parents=True, exist_ok=True)
-        self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(directory)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as conn:
-                    conn.sendall(b"PING\r\n")
-                    if conn.recv(16).startswith(b"+PONG"):
-                        return
-            except OSError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"redis-server did not start on port {self.port}")
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=5)
-        self._held.close()
+def RedisServer(directory: Path) -> redis_server.RedisServer:  # noqa: N802 - the class it was
+    try:
+        return redis_server.RedisServer(directory)
+    except redis_server.RedisUnavailable as exc:
+        pytest.skip(f"{exc}: the cluster tests need a real Redis")
