@@ -188,9 +188,6 @@ def status_callback(params: Mapping[str, str]) -> tuple[Webhook | None, frozense
     status_events = frozenset({"completed"})
     if "StatusCallbackEvent" in params:
         words = [w for w in params["StatusCallbackEvent"].replace(",", " ").split() if w]
-        if "ringing" in words:
-            raise ParameterError("StatusCallbackEvent", "ringing cannot be reported: the "
-                                   "controller learns only whether the call was answered")
         try:
             Words({w: w for w in CALL_EVENTS}).parse("StatusCallbackEvent", " ".join(words),
                                                      None)

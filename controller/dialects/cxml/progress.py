@@ -1,7 +1,9 @@
 """The call-progress StatusCallbacks of a call dialled by Participants create or Calls
 create:
-``initiated`` when the dial starts, ``answered`` (CallStatus in-progress) when the leg
-answers, and ``completed`` with CallStatus busy / no-answer / failed / canceled for a
+``initiated`` when the dial starts, ``ringing`` when the callee rings (FreeSWITCH's
+CHANNEL_PROGRESS/_PROGRESS_MEDIA of the leg, reported once by the Dialer; a leg answered
+at once may never ring), ``answered`` (CallStatus in-progress) when the leg answers, and
+``completed`` with CallStatus busy / no-answer / failed / canceled for a
 leg that never answered. The ``completed`` of an answered leg is its end, reported by
 its CallSession to the same StatusCallback (the dial's hangup hook).
 """
@@ -12,7 +14,7 @@ import itertools
 import time
 from typing import Any
 
-from controller.conference.events import CallFacts, CallStatus
+from controller.conference.events import CallFacts, CallStatus, EngineEvent
 from controller.dialects.base import Payload
 from controller.dialects.cxml import params, sids
 from controller.dialer import DialedLeg, DialOutcome, Outcome
@@ -21,9 +23,8 @@ from controller.model import Webhook
 # The call's CallStatus for a dial that was not answered (Twilio's words).
 UNANSWERED_STATUS = {Outcome.BUSY: "busy", Outcome.NO_ANSWER: "no-answer",
                      Outcome.FAILED: "failed", Outcome.CANCELLED: "canceled"}
-# The events a StatusCallbackEvent may ask for: Twilio's, but for ringing (the controller
-# learns only whether the call was answered).
-CALL_EVENTS = ("initiated", "answered", "completed")
+# The events a StatusCallbackEvent may ask for: Twilio's.
+CALL_EVENTS = ("initiated", "ringing", "answered", "completed")
 
 
 class CallProgress:
@@ -38,6 +39,12 @@ class CallProgress:
     def initiated(self, leg: DialedLeg) -> None:
         self._send(leg, "initiated", "initiated")
 
+    def ringing(self, event: EngineEvent) -> None:
+        """The Dialer's ringing event (on its greenlet: queues, never blocks)."""
+        call = event.call
+        if call is not None:
+            self._send_facts(call, "ringing", CallStatus.RINGING.value)
+
     def outcome(self, outcome: DialOutcome) -> None:
         """The Dialer's outcome (on its greenlet: queues, never blocks)."""
         if outcome.kind is Outcome.ANSWERED:
@@ -47,13 +54,15 @@ class CallProgress:
                        outcome.cause)
 
     def _send(self, leg: DialedLeg, event: str, status: str, cause: str = "") -> None:
+        self._send_facts(CallFacts(uuid=leg.uuid, caller_number=leg.from_number,
+                                   caller_name=leg.from_name, destination=leg.to,
+                                   direction="outbound", dialect=self.dialect.name,
+                                   call_id=sids.call_sid(leg.uuid)), event, status, cause)
+
+    def _send_facts(self, facts: CallFacts, event: str, status: str, cause: str = "") -> None:
         hook = self.hook
         if hook is None or event not in self.events:
             return
-        facts = CallFacts(uuid=leg.uuid, caller_number=leg.from_number,
-                          caller_name=leg.from_name, destination=leg.to,
-                          direction="outbound", dialect=self.dialect.name,
-                          call_id=sids.call_sid(leg.uuid))
         fields = params.call_params(self.dialect.account, facts, CallStatus.IN_PROGRESS)
         fields.update(CallStatus=status, CallbackSource="call-progress-events",
                       SequenceNumber=str(next(self.sequence)),
@@ -61,4 +70,4 @@ class CallProgress:
         if cause:
             fields["HangupCause"] = cause  # FreeSWITCH's (USER_BUSY, NO_ANSWER...)
         self.service.engine.notifier.send(hook, Payload(fields), self.dialect.name,
-                                          f"call:{leg.uuid}")
+                                          f"call:{facts.uuid}")

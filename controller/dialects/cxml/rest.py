@@ -528,7 +528,9 @@ def create_blueprint(service: Any, dialect: Any) -> Blueprint:
             document=wanted.document,
             hangup=wanted.status_hook if "completed" in wanted.status_events else None,
             timeout_secs=wanted.ring_seconds, time_limit_secs=wanted.time_limit,
-            call_uuid=call_uuid, on_outcome=progress.outcome, **fields)
+            call_uuid=call_uuid, on_outcome=progress.outcome,
+            on_ringing=progress.ringing if "ringing" in wanted.status_events else None,
+            **fields)
         try:
             leg, _ = service.dialer.prepare(dial)
             progress.initiated(leg)

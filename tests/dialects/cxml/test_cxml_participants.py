@@ -113,7 +113,7 @@ def test_unanswered_participant_reports_completed_with_its_status(
 
 @pytest.mark.parametrize(("fields", "named"), [
     ({"beep": "loud"}, "Beep"),
-    ({"status_callback_event": ["ringing"]}, "StatusCallbackEvent"),
+    ({"status_callback_event": ["rang"]}, "StatusCallbackEvent"),
     ({"coaching": True}, "CallSidToCoach"),
     ({"record": True}, "Record"),
     ({"to": "two words"}, "To"),
