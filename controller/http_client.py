@@ -86,19 +86,22 @@ class BodyTooLarge(Exception):
 
 
 class HttpClient:
-    """Pooled keep-alive connections, one small pool per (scheme, host, port, read
-    timeout): the read timeout is a property of the pooled socket, and a controller
-    uses only a handful of timeouts."""
+    """Pooled keep-alive connections, one pool per (scheme, host, port, read timeout,
+    ``pool`` name): the read timeout is a property of the pooled socket (a controller uses
+    a handful), and a named pool keeps one kind of request from waiting for another's
+    connections (a pool holds at most ``pool_size`` at once; the next request waits for
+    one: callbacks to a slow endpoint must not hold up the answer URL of a new call)."""
 
     def __init__(self, connect_timeout: float, pool_size: int, user_agent: str):
         self.connect_timeout = connect_timeout
         self.pool_size = pool_size
         self.user_agent = user_agent
-        self._clients: dict[tuple[str, str, int, float], HTTPClient] = {}
+        self._clients: dict[tuple[str, str, int, float, str], HTTPClient] = {}
 
     def request(self, method: str, url: str, *, body: bytes | None = None,
                 headers: Mapping[str, str] | None = None, read_timeout: float,
-                max_bytes: int | None = None, max_redirects: int = 5) -> Response:
+                max_bytes: int | None = None, max_redirects: int = 5,
+                pool: str = "") -> Response:
         """One request, following redirects; raises ConnectFailed, RequestFailed,
         BodyTooLarge, or ValueError for a URL that is not http(s)."""
         method = method.upper()
@@ -106,7 +109,8 @@ class HttpClient:
         if "@" in url:  # http://user:pass@host/ -> basic auth, as browsers and requests do
             url, sent_headers = _credentials_to_header(url, sent_headers)
         for _ in range(max_redirects + 1):
-            response = self._once(method, url, body, sent_headers, read_timeout, max_bytes)
+            response = self._once(method, url, body, sent_headers, read_timeout, max_bytes,
+                                  pool)
             location = response.headers.get("Location")
             if response.status not in REDIRECT_STATUSES or not location:
                 return response
@@ -128,7 +132,7 @@ class HttpClient:
 
     # ------------------------------------------------------------ one hop
     def _once(self, method: str, url: str, body: bytes | None, headers: dict[str, str],
-              read_timeout: float, max_bytes: int | None) -> Response:
+              read_timeout: float, max_bytes: int | None, pool: str) -> Response:
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
         if scheme not in ("http", "https") or not parts.hostname:
@@ -137,7 +141,7 @@ class HttpClient:
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         if not _PLAIN_TARGET(target):
             target = urllib3.util.parse_url(url).request_uri
-        client = self._client(scheme, parts.hostname, port, read_timeout)
+        client = self._client((scheme, parts.hostname, port, read_timeout, pool))
         try:
             response = client.request(method, target, body=body or b"", headers=headers)
             try:
@@ -153,10 +157,10 @@ class HttpClient:
             raise RequestFailed(f"{type(exc).__name__}: {exc}") from None
         return Response(response.status_code, url, response.info(), data)
 
-    def _client(self, scheme: str, host: str, port: int, read_timeout: float) -> HTTPClient:
-        key = (scheme, host, port, read_timeout)
+    def _client(self, key: tuple[str, str, int, float, str]) -> HTTPClient:
         client = self._clients.get(key)
         if client is None:
+            scheme, host, port, read_timeout, _ = key
             client = HTTPClient(host, port, ssl=scheme == "https",
                                 connection_timeout=self.connect_timeout,
                                 network_timeout=read_timeout, concurrency=self.pool_size,

@@ -179,8 +179,8 @@ class Webhooks:
     def _send_once(self, method: str, url: str, *, form: Mapping[str, str] | None = None,
                    body: bytes | None = None, content_type: str = "",
                    headers: Mapping[str, str] | None = None, signer: str = DEFAULT_SIGNER,
-                   timeout: float | None = None,
-                   max_bytes: int | None = None) -> HttpResult:
+                   timeout: float | None = None, max_bytes: int | None = None,
+                   pool: str = "callbacks") -> HttpResult:
         sent_headers = dict(headers or {})
         signed: Mapping[str, str] = {}
         payload: bytes | None = body
@@ -201,7 +201,7 @@ class Webhooks:
             response = self.http.request(
                 method, url, body=payload, headers=sent_headers,
                 read_timeout=timeout or self.settings.read_timeout, max_bytes=max_bytes,
-                max_redirects=MAX_REDIRECTS)  # our retries are above, with backoff
+                max_redirects=MAX_REDIRECTS, pool=pool)  # our retries are above, with backoff
         except BodyTooLarge as exc:
             raise WebhookError(url, str(exc)) from None
         except ValueError as exc:  # not an http(s) URL
@@ -293,7 +293,8 @@ class Webhooks:
                 result = self._send_once(hook.method.value, hook.url, form=form, body=body,
                                          content_type=JSON if as_json else "",
                                          headers=auth_headers(hook), timeout=timeout,
-                                         max_bytes=max_bytes, signer=signer)
+                                         max_bytes=max_bytes, signer=signer,
+                                         pool="documents")
             except _TRANSPORT_ERRORS as exc:
                 if never_sent(exc):
                     last = _describe(exc)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 
 import gevent
+import gevent.event
 import pytest
 from gevent.pywsgi import WSGIServer
 from gevent.server import StreamServer
@@ -186,3 +187,40 @@ def test_a_path_with_spaces_is_percent_encoded(client, app):
 def test_not_http_is_a_value_error(client):
     with pytest.raises(ValueError, match="not an http"):
         client.request("GET", "ftp://example.com/x", read_timeout=1)
+
+
+def test_a_named_pool_does_not_wait_for_another_pools_connections():
+    """pool_size 1: a callback held by a slow application does not hold up a document
+    request to the same host (its own pool), while a second callback waits its turn."""
+    release = gevent.event.Event()
+    finished: list[str] = []
+
+    def app(environ, start_response):
+        if environ["PATH_INFO"] == "/slow":
+            release.wait(10)
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [environ["PATH_INFO"].encode()]
+
+    server = WSGIServer(("127.0.0.1", 0), app, log=None)
+    server.start()
+    http = HttpClient(connect_timeout=2, pool_size=1, user_agent="t")
+    base = f"http://127.0.0.1:{server.server_port}"
+
+    def send(path: str, pool: str) -> None:
+        http.request("POST", base + path, body=b"x", read_timeout=5, pool=pool)
+        finished.append(path)
+
+    try:
+        slow = gevent.spawn(send, "/slow", "callbacks")
+        gevent.sleep(0.1)  # the slow callback holds the callbacks pool's one connection
+        queued = gevent.spawn(send, "/next-callback", "callbacks")
+        document = gevent.spawn(send, "/answer", "documents")
+        document.join(5)
+        assert finished == ["/answer"]  # not behind the slow callback
+        release.set()
+        gevent.joinall([slow, queued], timeout=5, raise_error=True)
+    finally:
+        release.set()
+        http.close()
+        server.stop()
+    assert finished == ["/answer", "/slow", "/next-callback"]
