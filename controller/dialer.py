@@ -461,7 +461,8 @@ class Dialer:
             # Subscribed before the originate is sent (its greenlet is spawned after), so
             # the first ringing is not missed.
             self._progress = self.esl.subscribe("dialer-progress", PROGRESS_EVENTS)
-            gevent.spawn(self._watch_progress, self._progress)
+            gevent.spawn(self._progress.handle_forever, self._ringing,
+                         "dial progress event not handled")
         ring = request.timeout_secs or self.settings.outbound.ring_timeout
         log.info("dialling %s from %s (call %s)", leg.to, leg.from_number or "-", leg.uuid)
         gevent.spawn(self._originate, handle, command, ring + JOB_MARGIN_SECONDS)
@@ -490,16 +491,6 @@ class Dialer:
         handle = self._dials.pop(call_uuid, None)
         if handle is not None:
             self._report(handle, DialOutcome(Outcome.ANSWERED, handle.leg))
-
-    def _watch_progress(self, queue: Any) -> None:
-        while True:
-            event = queue.get()
-            if event is None:
-                continue
-            try:
-                self._ringing(event)
-            except Exception:  # a face's bug must not stop the watch
-                log.exception("dial progress event not handled")
 
     def _ringing(self, event: Any) -> None:
         handle = self._dials.get(event.get("Unique-ID", ""))

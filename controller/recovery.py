@@ -91,7 +91,8 @@ class Recovery:
         self._running = True
         self._consumer = self.esl.subscribe("recovery", WATCHED_EVENTS)
         self.esl.on_connect(self._connected)
-        self._greenlets.append(gevent.spawn(self._consume))
+        self._greenlets.append(gevent.spawn(self._consumer.handle_forever, self.handle_event,
+                                            "recovery: failed to handle"))
 
     def stop(self) -> None:
         self._running = False
@@ -234,16 +235,6 @@ class Recovery:
         return True
 
     # ------------------------------------------------------------ watched calls
-    def _consume(self) -> None:
-        while True:
-            event = self._consumer.get()
-            if event is None or event.unique_id not in self.watched:
-                continue
-            try:
-                self.handle_event(event)
-            except Exception:
-                log.exception("recovery: failed to handle %r", event)
-
     def handle_event(self, event: Event) -> None:
         uuid = event.unique_id
         entry = self.watched.get(uuid)

@@ -354,7 +354,8 @@ class RoomManager:
     def start(self) -> None:
         self._consumer = self.esl.subscribe("rooms", ["conference::maintenance"])
         self.esl.on_connect(self.resync)
-        self._greenlet = gevent.spawn(self._consume)
+        self._greenlet = gevent.spawn(self._consumer.handle_forever, self.handle_event,
+                                      "rooms: failed to handle")
         self.stay.start_listening()
 
     def stop(self) -> None:
@@ -467,16 +468,6 @@ class RoomManager:
                 log.info("rooms: removed the time limit of ended conference %s", group)
 
     # ------------------------------------------------------------ events
-    def _consume(self) -> None:
-        while True:
-            event = self._consumer.get()
-            if event is None:
-                continue
-            try:
-                self.handle_event(event)
-            except Exception:
-                log.exception("rooms: failed to handle %r", event)
-
     def handle_event(self, event: Event) -> None:
         fs_room = event.get("Conference-Name", "")
         if not fs_room or self.app_room_name(fs_room) is None:

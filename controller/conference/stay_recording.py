@@ -74,7 +74,8 @@ class StayRecorder:
 
     def start_listening(self) -> None:
         self._queue = self.esl.subscribe("stay-recordings", [fsrecord.RECORD_STOP])
-        self._greenlet = gevent.spawn(self._consume)
+        self._greenlet = gevent.spawn(self._queue.handle_forever, self.stopped,
+                                      "stay recording: RECORD_STOP not reported")
 
     def stop_listening(self) -> None:
         if self._greenlet is not None:
@@ -123,16 +124,6 @@ class StayRecorder:
             log.warning("stay recording of %s not stopped: %s", call_uuid, exc)
 
     # ------------------------------------------------------------ RECORD_STOP
-    def _consume(self) -> None:
-        while True:
-            event = self._queue.get()
-            if event is None:
-                continue
-            try:
-                self.stopped(event)
-            except Exception:  # one bad event must not end the listener
-                log.exception("stay recording: RECORD_STOP not reported")
-
     def stopped(self, event: Any) -> None:
         path = event.get(fsrecord.PATH_HEADER, "")
         recording_id = os.path.splitext(os.path.basename(path))[0]

@@ -71,6 +71,17 @@ class EventQueue:
     def __len__(self) -> int:
         return self._queue.qsize()
 
+    def handle_forever(self, handler: Callable[[Event], object], failure: str) -> None:
+        """Hand every event to ``handler``, in order, for ever (spawn it: it never returns).
+        One that raises is logged as ``failure`` and the next goes on: one bad event must
+        not end the listener."""
+        while True:
+            event = self._queue.get()
+            try:
+                handler(event)
+            except Exception:
+                log.exception("%s: %r", failure, event)
+
 
 def subscription_command(keys: Iterable[str], event_format: str = "plain") -> str:
     """``event plain A B CUSTOM x::y``: every word after CUSTOM is a subclass, so plain first."""

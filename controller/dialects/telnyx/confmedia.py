@@ -76,17 +76,8 @@ class ConferenceMedia:
         self._listening = True
         queue = self.service.esl.subscribe("telnyx-conference-media",
                                            ["conference::maintenance"])
-        gevent.spawn(self._consume, queue)
-
-    def _consume(self, queue: Any) -> None:
-        while True:
-            event = queue.get()
-            if event is None:
-                continue
-            try:
-                self.on_event(event)
-            except Exception:  # one bad event must not end the listener
-                log.exception("telnyx: conference media event not reported")
+        gevent.spawn(queue.handle_forever, self.on_event,
+                     "telnyx: conference media event not reported")
 
     def on_event(self, event: Any) -> None:
         action = ACTIONS.get(event.get("Action", ""))

@@ -123,17 +123,10 @@ class CallRecorder:
             return
         self._listening = True
         queue = self.service.esl.subscribe("telnyx-recordings", [fsrecord.RECORD_STOP])
-        gevent.spawn(self._consume, queue)
-
-    def _consume(self, queue: Any) -> None:
-        while True:
-            event = queue.get()
-            if event is None:
-                continue
-            try:
-                self.stopped(event.get(fsrecord.PATH_HEADER, ""), event.timestamp_us)
-            except Exception:  # one bad event must not end the listener
-                log.exception("telnyx: RECORD_STOP not reported")
+        gevent.spawn(queue.handle_forever,
+                     lambda event: self.stopped(event.get(fsrecord.PATH_HEADER, ""),
+                                                event.timestamp_us),
+                     "telnyx: RECORD_STOP not reported")
 
     def stopped(self, path: str, timestamp_us: int) -> None:
         recording = self.active.pop(path, None)
