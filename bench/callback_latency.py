@@ -32,6 +32,7 @@ from gevent import monkey
 monkey.patch_all()
 
 import itertools  # noqa: E402
+import os  # noqa: E402
 import time  # noqa: E402
 
 import gevent  # noqa: E402
@@ -44,6 +45,7 @@ from bench.harness import (  # noqa: E402
     real_freeswitch,
     wait_until,
 )
+from bench.procstat import children_cpu_s  # noqa: E402
 from bench.stats import summary_ms  # noqa: E402
 
 ROOMS, ROOM_SIZE = 50, 10
@@ -56,6 +58,10 @@ DIGITS = "123"
 GRACE_SECONDS = 15.0
 QUICK_ROOMS = 5  # --quick: 50 members, one short drive below saturation
 QUICK_SECONDS = 2.0
+# The drive at EVENTS_PER_S again with [webhooks] delivery_processes: callbacks' HTTP in
+# worker processes (figures ``workers_callback_*``; 0 skips it). BENCH_DELIVERY_PROCESSES
+# overrides the count.
+DELIVERY_PROCESSES = int(os.environ.get("BENCH_DELIVERY_PROCESSES", "2"))
 
 
 
@@ -149,6 +155,7 @@ def drive(rig: Rig, phones: list, rate: float, seconds: float, prefix: str) -> d
     floor_seen, digits_seen = len(tap.floor), len(tap.digits)
     talking_seen = tap.counts["start-talking"] + tap.counts["stop-talking"]
     cpu_before = rig.controller.stats().cpu_s
+    workers_before = children_cpu_s(rig.controller.pid)
     meter = CpuMeter(rig)
     started = time.monotonic()
     stop = started + seconds
@@ -178,6 +185,7 @@ def drive(rig: Rig, phones: list, rate: float, seconds: float, prefix: str) -> d
     wait_until(all_in, timeout=GRACE_SECONDS, step=0.5)
     drained_s = time.monotonic() - started
     cpu_all = rig.controller.stats().cpu_s - cpu_before
+    workers_cpu = children_cpu_s(rig.controller.pid) - workers_before
 
     def latencies(action: str | None) -> list[int]:
         return [received[key] - key[2] for key in expected
@@ -202,9 +210,24 @@ def drive(rig: Rig, phones: list, rate: float, seconds: float, prefix: str) -> d
         f"{prefix}_controller_cpu_ms_per_callback": round(1000 * cpu_all / max(1, len(received)),
                                                           2),
         f"{prefix}_drain_s": round(drained_s - drive_s, 1),
+        # 0 without delivery processes: the controller's children send its callbacks
+        f"{prefix}_delivery_workers_cpu_pct": busy["delivery_workers"],
+        f"{prefix}_delivery_workers_cpu_ms_per_callback": round(
+            1000 * workers_cpu / max(1, len(received)), 2),
         f"{prefix}_simulator_cpu_pct": busy["simulator"],
         f"{prefix}_app_cpu_pct": busy["app"],
     })
+    return figures
+
+
+def _errors(rig: Rig, prefix: str) -> dict:
+    figures: dict = {f"{prefix}controller_log_errors": rig.controller.log_errors()}
+    if figures[f"{prefix}controller_log_errors"]:
+        figures[f"{prefix}controller_log_error_messages"] = rig.controller.log_error_messages()
+    app_stats = rig.app.stats()
+    figures[f"{prefix}app_errors"] = app_stats["error_count"]
+    if app_stats["errors"]:
+        figures[f"{prefix}app_error_messages"] = app_stats["errors"][-5:]
     return figures
 
 
@@ -231,13 +254,16 @@ def run(face: str = DEFAULT_FACE, quick: bool = False) -> dict:
                                  f"at{REFERENCE_PER_S}"))
             figures.update(drive(rig, phones, EVENTS_PER_S, DRIVE_SECONDS, "callback"))
         figures["clock_offset_us"] = rig.sim.core.clock.now_us() - int(time.time() * 1e6)
-        figures["controller_log_errors"] = rig.controller.log_errors()
-        if figures["controller_log_errors"]:
-            figures["controller_log_error_messages"] = rig.controller.log_error_messages()
-        app_stats = rig.app.stats()
-        figures["app_errors"] = app_stats["error_count"]
-        if app_stats["errors"]:
-            figures["app_error_messages"] = app_stats["errors"][-5:]
+        figures.update(_errors(rig, ""))
+    if face == "plivo" and not quick and DELIVERY_PROCESSES:
+        # The same drive with callbacks sent by worker processes (a rig of its own: the
+        # controller is started with the setting).
+        env = {"CC_WEBHOOKS_DELIVERY_PROCESSES": str(DELIVERY_PROCESSES)}
+        with Rig("latency", face=face, controller_env=env) as rig:
+            phones = _fill(rig, rooms)
+            figures["workers_delivery_processes"] = DELIVERY_PROCESSES
+            figures.update(drive(rig, phones, EVENTS_PER_S, DRIVE_SECONDS, "workers_callback"))
+            figures.update(_errors(rig, "workers_"))
     figures["target"] = {
         "callback_p50_ms": "<= 3 ms at 1,000 events/s",
         "callback_p99_ms": "<= 20 ms at 1,000 events/s",

@@ -36,7 +36,7 @@ from gevent.resolver.blocking import Resolver as BlockingResolver
 
 from bench.children import AppProcess, ControllerProcess, free_port
 from bench.faces import DEFAULT_FACE, check_face, controller_settings
-from bench.procstat import ProcStats, proc_stats, socket_kinds
+from bench.procstat import ProcStats, children_cpu_s, proc_stats, socket_kinds
 from bench.tap import EslTap, SimTap, Tap
 
 
@@ -57,6 +57,8 @@ class CpuMeter:
         sample = {"simulator": own.user + own.system, "wall": time.monotonic()}
         for name, pid in self._pids.items():
             sample[name] = proc_stats(pid).cpu_s
+        # [webhooks] delivery_processes: the controller's children send its callbacks
+        sample["delivery_workers"] = children_cpu_s(self._pids["controller"])
         return sample
 
     def percent(self) -> dict[str, float]:

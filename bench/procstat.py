@@ -82,3 +82,32 @@ def socket_kinds(pid: int, ports: dict[str, int]) -> dict[str, int]:
         kind = next((k for k, port in ports.items() if port in (local, remote)), "other")
         kinds[kind] += 1
     return kinds
+
+
+def child_pids(pid: int) -> list[int]:
+    """The direct children of a process (the controller's delivery workers), from
+    /proc/<pid>/task/<tid>/children (every thread's: a child belongs to the thread
+    that started it)."""
+    pids: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return pids
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children") as handle:
+                pids.extend(int(child) for child in handle.read().split())
+        except OSError:
+            continue
+    return pids
+
+
+def children_cpu_s(pid: int) -> float:
+    """CPU seconds of a process's live children (0.0 when it has none)."""
+    total = 0.0
+    for child in child_pids(pid):
+        try:
+            total += proc_stats(child).cpu_s
+        except OSError:  # ended meanwhile
+            continue
+    return total

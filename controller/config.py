@@ -441,6 +441,12 @@ class WebhookSettings:
     )
     backoff: float = _setting("0.5", _float_range(0, 60), "first retry delay, doubled each time")
     pool_size: int = _setting("100", _int_range(1, 10000), "HTTP connections kept per host")
+    delivery_processes: int = _setting(
+        "0", _int_range(0, 64),
+        "worker processes that send callbacks (HTTP, signing, retries) on other cores; 0: the "
+        "controller sends them itself. The outbox, each call's order and the reports stay "
+        "in the controller",
+    )
     signing_secret: str = _setting(
         "", _text, "HMAC-SHA256 secret for the X-Conference-Signature header", secret=True
     )

@@ -98,6 +98,8 @@ class Delivery:
     context: dict[str, Any] = field(default_factory=dict)  # log context of the decision
     # Not stored: set once the delivery is durable (the attempt waits for it).
     stored: gevent.event.Event = field(default_factory=gevent.event.Event, repr=False)
+    # Not stored: retries made by this process's attempts (a delivery worker reports them).
+    retries: int = field(default=0, repr=False)
 
     @property
     def params(self) -> dict[str, str]:

@@ -131,6 +131,13 @@ class ControllerService:
             except OSError as exc:
                 raise OSError(exc.errno, f"cannot use the {what} directory {path}: "
                                          f"{exc.strerror}") from None
+        if self.settings.webhooks.delivery_processes:  # callbacks' HTTP on other cores
+            from controller.delivery_processes import DeliveryProcesses
+
+            self.webhooks.processes = DeliveryProcesses(
+                self.settings, self.settings.webhooks.delivery_processes,
+                self.settings.log.level)
+            self.webhooks.processes.start()
         # Durable callbacks: resend what a previous run left, before any new one.
         if self.cluster is not None:  # shared in Redis, taken over when a controller dies
             self.cluster.join()

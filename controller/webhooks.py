@@ -42,6 +42,7 @@ import urllib3
 
 from controller import __version__
 from controller.config import WebhookSettings
+from controller.delivery_processes import DeliveryProcesses, WorkerLost
 from controller.http_client import (
     REDIRECT_STATUSES,
     BodyTooLarge,
@@ -166,6 +167,8 @@ class Webhooks:
         self._idle = gevent.event.Event()
         self._idle.set()
         self.failed: collections.deque[Delivery] = collections.deque(maxlen=1000)
+        # Worker processes making callback attempts (None: all in this process).
+        self.processes: DeliveryProcesses | None = None
         self.delivered = 0
         self.retried = 0
 
@@ -225,13 +228,16 @@ class Webhooks:
                 headers=auth_headers(hook), max_bytes=max_bytes))
 
     def _with_retries(self, url: str, attempt_once: Callable[[], HttpResult],
-                      dialect: str = DEFAULT_DIALECT) -> HttpResult:
+                      dialect: str = DEFAULT_DIALECT,
+                      delivery: Delivery | None = None) -> HttpResult:
         attempts = self.settings.retries + 1
         last = ""
         status = None
         for attempt in range(attempts):
             if attempt:
                 self.retried += 1
+                if delivery is not None:
+                    delivery.retries += 1
                 CALLBACKS_RETRIED.labels(dialect).inc()
                 gevent.sleep(self.settings.backoff * (2 ** (attempt - 1)))
             try:
@@ -370,7 +376,33 @@ class Webhooks:
 
     def attempt(self, delivery: Delivery) -> HttpResult:
         """Send one stored delivery now, with the callback retry policy; when its URL
-        finally fails and it has a fallback URL, the same request goes there."""
+        finally fails and it has a fallback URL, the same request goes there. With
+        delivery processes (``[webhooks] delivery_processes``) a ready worker makes the
+        attempt; one that dies meanwhile leaves it to this process."""
+        processes = self.processes
+        worker = processes.pick(delivery.signer) if processes is not None else None
+        if worker is None:
+            return self.attempt_here(delivery)
+        try:
+            outcome = processes.attempt(worker, delivery)
+        except WorkerLost as exc:
+            log.warning("callback %d to %s: %s; attempting it here (the application may "
+                        "see it twice)", delivery.id, delivery.url, exc)
+            return self.attempt_here(delivery)
+        delivery.attempts += outcome.attempts
+        if outcome.retries:
+            self.retried += outcome.retries
+            CALLBACKS_RETRIED.labels(delivery.dialect).inc(outcome.retries)
+        if outcome.error is not None:
+            reason, status = outcome.error
+            if outcome.bug:
+                raise RuntimeError(f"delivery worker: {reason}")
+            raise WebhookError(delivery.url, reason, status)
+        assert outcome.result is not None
+        return HttpResult(*outcome.result)
+
+    def attempt_here(self, delivery: Delivery) -> HttpResult:
+        """``attempt`` in this process."""
         timeout = delivery.timeout
 
         def sender(method: str, url: str, extra: Mapping[str, str]) -> Callable[[], HttpResult]:
@@ -389,7 +421,7 @@ class Webhooks:
 
         main = sender(delivery.method, delivery.url, delivery.headers)
         try:
-            return self._with_retries(delivery.url, main, delivery.dialect)
+            return self._with_retries(delivery.url, main, delivery.dialect, delivery)
         except WebhookError as primary:
             if not delivery.fallback_url:
                 raise
@@ -398,7 +430,8 @@ class Webhooks:
             fallback = sender(delivery.fallback_method, delivery.fallback_url,
                               delivery.fallback_headers)
             try:
-                return self._with_retries(delivery.fallback_url, fallback, delivery.dialect)
+                return self._with_retries(delivery.fallback_url, fallback, delivery.dialect,
+                                          delivery)
             except WebhookError as second:
                 raise WebhookError(delivery.url, f"{primary.reason}; fallback "
                                    f"{delivery.fallback_url}: {second.reason}",
@@ -476,6 +509,9 @@ class Webhooks:
         return sum(len(lane) for lane in self._lanes.values()) + len(self._lanes)
 
     def close(self) -> None:
+        if self.processes is not None:
+            self.processes.close()
+            self.processes = None
         self.http.close()
         self.outbox.close()
 

@@ -22,9 +22,12 @@ def room_name() -> str:
 
 
 @pytest.fixture
-def cxml_stack(tmp_path, cxml_app):
+def cxml_stack(tmp_path, cxml_app, request):
     settings = {"app": {"dialect": "cxml"},
                 "cxml": {"account_sid": ACCOUNT_SID, "auth_token": AUTH_TOKEN}}
+    marker = request.node.get_closest_marker("delivery_processes")
+    if marker is not None:  # callbacks sent (and signed) by worker processes
+        settings["webhooks"] = {"delivery_processes": str(marker.args[0])}
     with Stack(tmp_path, app=cxml_app.app, settings=settings) as running:
         yield running
         running.phones.close()

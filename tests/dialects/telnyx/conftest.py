@@ -30,11 +30,14 @@ def keys() -> tuple[str, str]:
 
 
 @pytest.fixture
-def telnyx_stack(tmp_path, keys):
+def telnyx_stack(tmp_path, keys, request):
     private, public = keys
     receiver = TelnyxApp(Telnyx(api_key=API_KEY, public_key=public), public)
-    stack = Stack(tmp_path, app=receiver.app, start_controller=False,
-                  settings={"app": {"dialect": "telnyx", "hangup_url": ""}})
+    settings = {"app": {"dialect": "telnyx", "hangup_url": ""}}
+    marker = request.node.get_closest_marker("delivery_processes")
+    if marker is not None:  # webhooks sent (and signed) by worker processes
+        settings["webhooks"] = {"delivery_processes": str(marker.args[0])}
+    stack = Stack(tmp_path, app=receiver.app, start_controller=False, settings=settings)
     with stack:
         stack.extra_settings["telnyx"] = {"api_key": API_KEY, "signing_key": private,
                                           "webhook_url": f"{stack.app_url}/webhooks"}
