@@ -99,6 +99,13 @@ def _cpu(rig: Any) -> float:
     return rig.controller.stats().cpu_s
 
 
+def _workers_cpu(rig: Any) -> float:
+    """CPU of the controller's delivery worker processes ([webhooks] delivery_processes)."""
+    from bench.procstat import children_cpu_s
+
+    return children_cpu_s(rig.controller.pid)
+
+
 def _callbacks(rig: Any, action: str) -> int:
     return sum(1 for entry in rig.app.stats()["callbacks"] if entry[0] == action)
 
@@ -120,7 +127,7 @@ def _dump(rig: Any, directory: Path | None, stage: str, callgrind: bool = False)
 
 
 def run(calls: int = 200, presses: int = 1000, profile_dir: Path | None = None,
-        callgrind: bool = False) -> dict:
+        callgrind: bool = False, delivery_processes: int = 0) -> dict:
     """``callgrind``: the controller runs under valgrind's callgrind (instruction counts:
     the same work gives the same count however busy the machine is; ~50x slower, so use
     few calls) and each stage is dumped to profile_dir/callgrind.out.<pid>.<n>."""
@@ -132,6 +139,8 @@ def run(calls: int = 200, presses: int = 1000, profile_dir: Path | None = None,
     data = tempfile.TemporaryDirectory(prefix="cpu-profile-data-")
     # its own outbox and journal: another controller on this machine may hold the default
     env: dict[str, str] = {"CC_DATA_DIRECTORY": data.name}
+    if delivery_processes:
+        env["CC_WEBHOOKS_DELIVERY_PROCESSES"] = str(delivery_processes)
     if profile_dir is not None:
         profile_dir.mkdir(parents=True, exist_ok=True)
         env[PROFILE_DIR_ENV] = str(profile_dir.resolve())
@@ -157,7 +166,7 @@ def run(calls: int = 200, presses: int = 1000, profile_dir: Path | None = None,
         _dump(rig, profile_dir, "warmup", callgrind)
 
         # setup
-        before = _cpu(rig)
+        before, workers_before = _cpu(rig), _workers_cpu(rig)
         base = len(tap.joined)
         phones, _ = place_windowed(
             lambda i: rig.call(f"cpu{i // ROOM_SIZE}", caller_id=f"c{i}"), calls,
@@ -166,10 +175,13 @@ def run(calls: int = 200, presses: int = 1000, profile_dir: Path | None = None,
             raise RuntimeError("not every enter callback arrived")
         gevent.sleep(0.5)  # the last joins' trailing events (floor, volume) settle
         figures["setup_cpu_ms"] = round(1000 * (_cpu(rig) - before) / calls, 3)
+        if delivery_processes:
+            figures["setup_workers_cpu_ms"] = round(
+                1000 * (_workers_cpu(rig) - workers_before) / calls, 3)
         _dump(rig, profile_dir, "setup", callgrind)
 
         # callbacks
-        before = _cpu(rig)
+        before, workers_before = _cpu(rig), _workers_cpu(rig)
         members, digits = itertools.cycle(phones), itertools.cycle("123")
         started = time.monotonic()
         for index in range(presses):
@@ -182,6 +194,9 @@ def run(calls: int = 200, presses: int = 1000, profile_dir: Path | None = None,
             figures["callbacks_missing"] = presses - _callbacks(rig, "digits")
         delivered = _callbacks(rig, "digits")
         figures["callback_cpu_ms"] = round(1000 * (_cpu(rig) - before) / max(1, delivered), 3)
+        if delivery_processes:
+            figures["callback_workers_cpu_ms"] = round(
+                1000 * (_workers_cpu(rig) - workers_before) / max(1, delivered), 3)
         figures["callbacks"] = delivered
         _dump(rig, profile_dir, "callbacks", callgrind)
 
@@ -217,12 +232,17 @@ def main() -> int:
     parser.add_argument("--profile", type=Path, help="directory for <stage>.prof dumps")
     parser.add_argument("--top", type=int, default=0, help="print the N top entries per stage")
     parser.add_argument("--sort", default="tottime")
+    parser.add_argument("--delivery-processes", type=int, default=0,
+                        help="[webhooks] delivery_processes of the controller (their CPU is "
+                             "reported apart: *_workers_cpu_ms; callgrind counts the "
+                             "controller only)")
     parser.add_argument("--callgrind", action="store_true",
                         help="with --profile: instruction counts per stage (valgrind)")
     args = parser.parse_args()
     if args.callgrind and not args.profile:
         parser.error("--callgrind needs --profile DIR")
-    figures = run(args.calls, args.presses, args.profile, args.callgrind)
+    figures = run(args.calls, args.presses, args.profile, args.callgrind,
+                  args.delivery_processes)
     print(json.dumps(figures, indent=2))
     if args.profile and args.top:
         _print_top(args.profile, args.top, args.sort)

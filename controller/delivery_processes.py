@@ -46,7 +46,8 @@ import gevent.event
 log = logging.getLogger(__name__)
 
 SOCKET_FD_ENV = "CC_DELIVERY_SOCKET_FD"
-RESTART_DELAY = 1.0  # seconds before a dead worker is started again
+RESTART_DELAY = 1.0  # seconds before a dead worker is started again...
+MAX_RESTART_DELAY = 60.0  # ...doubled while workers die before they are ready (up to this)
 _LENGTH = struct.Struct(">I")
 MAX_MESSAGE = 64 * 1024 * 1024  # a reply body is bounded by the HTTP client; this is a sanity cap
 
@@ -147,6 +148,7 @@ class _Worker:
                  on_exit: Callable[[_Worker], None]):
         self.index = index
         self.ready = False
+        self.was_ready = False
         self.signers: frozenset[str] = frozenset()
         self.waiting: dict[int, gevent.event.AsyncResult] = {}
         self._on_exit = on_exit
@@ -200,7 +202,7 @@ class _Worker:
                         waiter.set(outcome)
                 elif kind == "ready":
                     self.signers = frozenset(message[1])
-                    self.ready = True
+                    self.ready = self.was_ready = True
                     log.info("delivery worker %d (pid %d) ready", self.index, self.pid)
         except (OSError, ValueError, pickle.UnpicklingError) as exc:
             reason = f"{type(exc).__name__}: {exc}"
@@ -237,6 +239,7 @@ class DeliveryProcesses:
         self.log_level = log_level
         self.workers: list[_Worker | None] = [None] * count
         self.restarts = 0
+        self._delay = [RESTART_DELAY] * count
         self._ids = itertools.count(1)
         self._running = False
 
@@ -264,11 +267,15 @@ class DeliveryProcesses:
             return
         self.workers[worker.index] = None
         code = worker.process.poll()
+        # One that never got ready (cannot import, bad settings) would die again at once.
+        delay = self._delay[worker.index]
+        self._delay[worker.index] = (RESTART_DELAY if worker.was_ready
+                                     else min(MAX_RESTART_DELAY, delay * 2))
         log.error("delivery worker %d (pid %d) ended (exit status %s): the callbacks it "
                   "held are attempted again in the controller; starting it again in %.0f s",
-                  worker.index, worker.pid, code, RESTART_DELAY)
+                  worker.index, worker.pid, code, delay)
         self.restarts += 1
-        gevent.spawn_later(RESTART_DELAY, self._start_worker, worker.index)
+        gevent.spawn_later(delay, self._start_worker, worker.index)
 
     def pick(self, signer: str) -> _Worker | None:
         """The ready worker with the fewest attempts in hand that knows ``signer``."""
