@@ -66,6 +66,10 @@ CAUSE_ENDED_UNSEEN = "NORMAL_UNSPECIFIED"
 # some builds).
 RESTART_TOLERANCE = 2.0
 WATCHED_EVENTS = ("CHANNEL_HANGUP_COMPLETE", "conference::maintenance")
+# The conference::maintenance Actions handle_event uses; digits-match only while some call
+# is watched (the inbound connection drops it otherwise: controller.esl.filters).
+IDLE_ACTIONS = frozenset({"del-member"})
+WATCHING_ACTIONS = IDLE_ACTIONS | {DIGITS_ACTION}
 
 
 class Recovery:
@@ -89,7 +93,8 @@ class Recovery:
     # ------------------------------------------------------------ lifecycle
     def start(self) -> None:
         self._running = True
-        self._consumer = self.esl.subscribe("recovery", WATCHED_EVENTS)
+        self._consumer = self.esl.subscribe("recovery", WATCHED_EVENTS,
+                                            actions=self._wanted_actions())
         self.esl.on_connect(self._connected)
         self._greenlets.append(gevent.spawn(self._consumer.handle_forever, self.handle_event,
                                             "recovery: failed to handle"))
@@ -102,6 +107,13 @@ class Recovery:
         if self._consumer is not None:
             self.esl.unsubscribe(self._consumer)
             self._consumer = None
+
+    def _wanted_actions(self) -> frozenset[str]:
+        return WATCHING_ACTIONS if self.watched else IDLE_ACTIONS
+
+    def _watched_changed(self) -> None:
+        if self._consumer is not None:
+            self._consumer.want_actions(self._wanted_actions())
 
     def _spawn(self, func: object, *args: object) -> None:
         self._greenlets = [g for g in self._greenlets if not g.dead]
@@ -177,6 +189,7 @@ class Recovery:
             if exists:
                 self._adopt(entry)
                 self.watched[entry.uuid] = entry
+                self._watched_changed()
                 log.info("recovery: call %s is still up%s: watching it", entry.uuid,
                          f" in room {entry.stay.room}" if entry.stay else "")
                 return False
@@ -219,6 +232,7 @@ class Recovery:
         self.journal.claim(uuid)
         if self.watched.pop(uuid, None) is not None:
             self._left_at.pop(uuid, None)
+            self._watched_changed()
             log.info("recovery: call %s is back on a socket", uuid)
 
     def taken_elsewhere(self, uuid: str) -> bool:
@@ -228,6 +242,7 @@ class Recovery:
         if not self.journal.claimed_elsewhere(uuid):
             return False
         self.watched.pop(uuid, None)
+        self._watched_changed()
         self._left_at.pop(uuid, None)
         self.journal.remove(uuid)
         log.info("recovery: call %s is run by another controller now: not watched here",
@@ -243,8 +258,10 @@ class Recovery:
         if event.name == "CHANNEL_HANGUP_COMPLETE":
             if self._owned(uuid) or self.taken_elsewhere(uuid):
                 self.watched.pop(uuid, None)
+                self._watched_changed()
                 return  # its session reports it
             del self.watched[uuid]
+            self._watched_changed()
             self.report_end(entry, event.get("Hangup-Cause", "") or CAUSE_ENDED_UNSEEN,
                             left_at=self._left_at.pop(uuid, 0) or event.timestamp_us,
                             ended_at=event.timestamp_us)

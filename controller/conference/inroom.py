@@ -46,6 +46,9 @@ log = logging.getLogger(__name__)
 # Longest a room waits for one file to end before it goes on (a stuck play-file-done
 # must not block the room's queue for ever).
 MAX_PLAY_SECONDS = 3600
+# The conference::maintenance Actions a play waits for (the inbound connection may drop
+# the others no consumer needs: controller.esl.filters).
+PLAY_WATCH_ACTIONS = ("play-file-done", "conference-destroy")
 
 
 class RoomVerbError(Exception):
@@ -132,7 +135,8 @@ class RoomRunner:
     def _play(self, fs_room: str, sound: str) -> None:
         """Play to the whole room and wait for its end (``play-file-done`` names the file,
         capture 02a), so the next verb never overlaps it."""
-        events = self.esl.subscribe(f"inroom:{fs_room}", ["conference::maintenance"])
+        events = self.esl.subscribe(f"inroom:{fs_room}", ["conference::maintenance"],
+                                    actions=PLAY_WATCH_ACTIONS)
         try:
             self._check(self.esl.api(fsconf.play(fs_room, sound)))
             deadline = gevent.Timeout(MAX_PLAY_SECONDS)

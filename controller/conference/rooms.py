@@ -87,6 +87,21 @@ MEMBER_STATE_ACTIONS = {
     "start-talking": EventKind.SPEAKING_STARTED,
     "stop-talking": EventKind.SPEAKING_STOPPED,
 }
+# The talking events: two per speech spurt of every member. The inbound connection
+# receives them only while some room's hooks ask for speaker events (RoomManager.
+# _speakers_changed); the member-level ones come on the member's own socket.
+SPEAKER_KINDS = frozenset({EventKind.SPEAKING_STARTED, EventKind.SPEAKING_STOPPED})
+SPEAKER_ACTIONS = frozenset(action for action, kind in MEMBER_STATE_ACTIONS.items()
+                            if kind in SPEAKER_KINDS)
+# The conference::maintenance Actions handle_event acts on (any of them may also bring a
+# room's hooks, cc_room), the talking ones aside. Not digits-match: the member's socket
+# reports digits (controller.conference.member).
+ROOM_ACTIONS = frozenset({
+    "conference-create", "conference-destroy", "add-member", "del-member",
+    "start-recording", "pause-recording", "resume-recording", "stop-recording",
+    "play-file", "play-file-done", "lock", "unlock",
+    *(set(MEMBER_STATE_ACTIONS) - SPEAKER_ACTIONS),
+})
 # Whole-second scheduler (switch_scheduler.c runs a task once switch_epoch_time_now, in
 # whole seconds, reaches its runtime, computed from the same truncated clock): `+N` fires
 # between N-1 and N seconds after the call. The controller's own timer ends the room on
@@ -252,6 +267,12 @@ class RoomError(Exception):
     pass
 
 
+def _wants_speakers(state: RoomState | None) -> bool:
+    """The room's hooks asked for speaker events."""
+    return state is not None and state.hooks is not None and \
+        not SPEAKER_KINDS.isdisjoint(state.hooks.events)
+
+
 def _with_path(event: Event, path: str) -> Event:
     """The room's event, as if it were about the recording at ``path`` (its conference
     variables, which hold the recording's callback, come along)."""
@@ -337,6 +358,11 @@ class RoomManager:
         self._timers: dict[str, gevent.Greenlet] = {}  # conference uuid -> time limit
         self._consumer = None
         self._greenlet: gevent.Greenlet | None = None
+        # Who needs the talking events now: rooms whose hooks ask for speaker events, and
+        # joins expected to create such a room (so they come from its first member on).
+        self._speaker_rooms: set[str] = set()
+        self._speaker_joins: set[str] = set()
+        self._hearing_speakers = False
         self.resyncs = 0
         # A live call's face id from its UUID ("": unknown); the engine sets it, so that
         # coaching may name calls by either (ConferenceJoin.coach).
@@ -352,7 +378,8 @@ class RoomManager:
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> None:
-        self._consumer = self.esl.subscribe("rooms", ["conference::maintenance"])
+        self._consumer = self.esl.subscribe("rooms", ["conference::maintenance"],
+                                            actions=self._wanted_actions())
         self.esl.on_connect(self.resync)
         self._greenlet = gevent.spawn(self._consumer.handle_forever, self.handle_event,
                                       "rooms: failed to handle")
@@ -366,6 +393,33 @@ class RoomManager:
         for timer in self._timers.values():
             timer.kill(block=False)
         self.stay.stop_listening()
+
+    # ------------------------------------------------------------ talking events
+    def _wanted_actions(self) -> frozenset[str]:
+        return ROOM_ACTIONS | SPEAKER_ACTIONS if self._hearing_speakers else ROOM_ACTIONS
+
+    def _speakers_changed(self) -> None:
+        """Tell the inbound connection whether the talking events are needed, when that
+        changes (FreeSWITCH drops them with a filter while nobody needs them)."""
+        wanted = bool(self._speaker_rooms or self._speaker_joins)
+        if wanted != self._hearing_speakers:
+            self._hearing_speakers = wanted
+            if self._consumer is not None:
+                self._consumer.want_actions(self._wanted_actions())
+
+    def _set_state(self, room: Room, state: RoomState | None) -> None:
+        room.state = state
+        if _wants_speakers(state):
+            self._speaker_rooms.add(room.fs_name)
+        else:
+            self._speaker_rooms.discard(room.fs_name)
+        self._speakers_changed()
+
+    def _take_expected(self, call_uuid: str) -> RoomState | None:
+        """The call's expected join, no longer expected."""
+        self._speaker_joins.discard(call_uuid)
+        self._speakers_changed()
+        return self._expected.pop(call_uuid, None)
 
     def lock(self, fs_room: str) -> gevent.lock.Semaphore:
         return self._locks.setdefault(fs_room, gevent.lock.Semaphore())
@@ -429,6 +483,9 @@ class RoomManager:
             rooms[fs_name] = room
         vanished = [room for fs_name, room in self.rooms.items() if fs_name not in rooms]
         self.rooms = rooms
+        self._speaker_rooms = {fs_name for fs_name, room in rooms.items()
+                               if _wants_speakers(room.state)}
+        self._speakers_changed()
         for room in rooms.values():
             self._release_held(room)
         self.resyncs += 1
@@ -478,7 +535,7 @@ class RoomManager:
                 and action != "add-member":
             # Every event after the creator's setvar carries the room's hooks (02a): the
             # events held until now come first, then this one.
-            room.state = parse_room_state(event.get(ROOM_VAR, ""))
+            self._set_state(room, parse_room_state(event.get(ROOM_VAR, "")))
             self._release_held(room)
         if action == "conference-create":
             self._room(fs_room).uuid = event.get("Conference-Unique-ID", "")
@@ -543,6 +600,8 @@ class RoomManager:
                 self.cluster.room_ended(fs_room, event)
             room = self.rooms.pop(fs_room, None)
             self._locks.pop(fs_room, None)
+            self._speaker_rooms.discard(fs_room)
+            self._speakers_changed()
             if room is not None:
                 for path in list(room.recordings):
                     # No stop-recording came: a `record` that raced the room's end got
@@ -576,7 +635,7 @@ class RoomManager:
         if mid in room.announced:
             return
         room.announced.add(mid)
-        expected = self._expected.pop(channel_uuid, None)
+        expected = self._take_expected(channel_uuid)
         learned = None
         if room.state is None:
             # FreeSWITCH fires add-member under the conference mutex, after counting the
@@ -595,7 +654,7 @@ class RoomManager:
         else:
             self._report_added(room, member, event)
         if learned is not None and room.state is None:
-            room.state = learned
+            self._set_state(room, learned)
             self._release_held(room)  # this join's events, and any that came before it
 
     def _report_added(self, room: Room, member: Member, event: Event) -> None:
@@ -704,10 +763,13 @@ class RoomManager:
         state = RoomState(dialect, join.room_hooks, join.recording_callback or join.callback)
         self._expected[call_uuid] = state
         self._joins[call_uuid] = join
+        if _wants_speakers(state):
+            self._speaker_joins.add(call_uuid)
+            self._speakers_changed()
         return state
 
     def forget_join(self, call_uuid: str) -> None:
-        self._expected.pop(call_uuid, None)
+        self._take_expected(call_uuid)
         self._joins.pop(call_uuid, None)
 
     def member_joined(self, plan: JoinPlan, member: MemberFacts, creator: bool, api: ApiCall,
@@ -734,9 +796,9 @@ class RoomManager:
             room.stay_alone = False
         with self.lock(plan.fs_room):
             if creator:
-                state = self._expected.pop(member.call_uuid, None) or \
+                state = self._take_expected(member.call_uuid) or \
                     RoomState(dialect, join.room_hooks, join.recording_callback or join.callback)
-                room.state = room.state or state
+                self._set_state(room, room.state or state)
                 self._release_held(room)  # events of members who got in before us
                 # Every later event of the room carries it (capture 02a: setvar -> header).
                 api(fsconf.setvar(plan.fs_room, ROOM_VAR, room_state_value(room.state)))
@@ -747,7 +809,7 @@ class RoomManager:
                                               plan.time_limit, api)
                     room.time_limit = plan.time_limit
             else:
-                self._expected.pop(member.call_uuid, None)
+                self._take_expected(member.call_uuid)
             if join.hold:
                 sound = join.hold_sound if hold_sound is None else hold_sound
                 reply = api(fsconf.hold(plan.fs_room, int(member.member_id), sound))

@@ -15,6 +15,13 @@ for its own timeout.
 
 Events are fanned out to per-consumer queues. The dispatch handler only
 enqueues, so a slow consumer delays nobody but itself.
+
+A consumer of conference::maintenance may say which of its Actions it needs
+(``subscribe(..., actions=...)``, later ``EventQueue.want_actions``): the noisy ones
+no consumer wants (``filters.NOISY_ACTIONS``: digits-match, start/stop-talking) are
+then dropped by FreeSWITCH itself with event filters, changed at run time and sent
+again after every reconnect with the subscription (``controller.esl.filters`` says
+why and cites mod_event_socket.c).
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from collections.abc import Callable, Iterable
 
 import gevent
 import gevent.event
+import gevent.lock
 import gevent.queue
 from greenswitch import esl as gs
 
@@ -38,7 +46,14 @@ from controller.esl.errors import (
     EslNotConnected,
     EslTimeout,
 )
-from controller.esl.frames import Event
+from controller.esl.filters import (
+    MAINTENANCE,
+    Filter,
+    dropped_actions,
+    filter_changes,
+    wanted_filters,
+)
+from controller.esl.frames import Event, encode_command
 from controller.esl.protocol import SafeInboundESL
 from controller.freeswitch import core as fscore
 from controller.metrics import ESL_COMMAND_LATENCY, ESL_RECONNECTS
@@ -51,12 +66,33 @@ _BASE_EVENTS = ("HEARTBEAT", "BACKGROUND_JOB")
 
 
 class EventQueue:
-    """One consumer's events, in arrival order. Unbounded: nothing is dropped."""
+    """One consumer's events, in arrival order. Unbounded: nothing is dropped.
 
-    def __init__(self, name: str, keys: frozenset[str]):
+    ``actions``: the conference::maintenance Actions the consumer needs (None: every
+    one). It matters for the noisy ones only (``filters.NOISY_ACTIONS``): those are
+    dropped while every consumer of conference::maintenance said and none wants them."""
+
+    def __init__(self, name: str, keys: frozenset[str],
+                 actions: Iterable[str] | None = None):
         self.name = name
         self.keys = keys
+        self.actions: frozenset[str] | None = None if actions is None else frozenset(actions)
+        self._watchers: list[Callable[[frozenset[str] | None], None]] = []
         self._queue: gevent.queue.Queue = gevent.queue.Queue()
+
+    def want_actions(self, actions: Iterable[str] | None) -> None:
+        """From now on the consumer needs these conference::maintenance Actions (None:
+        every one). Takes effect in FreeSWITCH a command's round trip later."""
+        wanted = None if actions is None else frozenset(actions)
+        if wanted == self.actions:
+            return
+        self.actions = wanted
+        for watcher in list(self._watchers):
+            watcher(wanted)
+
+    def on_want_change(self, watcher: Callable[[frozenset[str] | None], None]) -> None:
+        """Call ``watcher`` with the new set whenever ``want_actions`` changes it."""
+        self._watchers.append(watcher)
 
     def put(self, event: Event) -> None:
         self._queue.put_nowait(event)
@@ -94,6 +130,16 @@ def subscription_command(keys: Iterable[str], event_format: str = "plain") -> st
     return " ".join(words)
 
 
+class _Wire:
+    """What one connection has been told: the keys of its ``event`` commands (FreeSWITCH
+    adds them up) and its filters."""
+
+    def __init__(self, conn: SafeInboundESL):
+        self.conn = conn
+        self.keys: set[str] = set()
+        self.filters: list[Filter] = []
+
+
 class InboundClient:
     def __init__(
         self,
@@ -129,6 +175,8 @@ class InboundClient:
         self._catch_all: list[EventQueue] = []
         self._jobs: dict[str, gevent.event.AsyncResult] = {}
         self._hooks: list[Callable[[], None]] = []
+        self._wire: _Wire | None = None
+        self._sync_lock = gevent.lock.Semaphore()
         self.connections_made = 0
         self.last_error = ""
 
@@ -161,19 +209,21 @@ class InboundClient:
             gevent.spawn(self._run_hook, hook)
 
     # ------------------------------------------------------------ events
-    def subscribe(self, name: str, events: Iterable[str]) -> EventQueue:
+    def subscribe(self, name: str, events: Iterable[str],
+                  actions: Iterable[str] | None = None) -> EventQueue:
         """A queue receiving the named events (``CHANNEL_HANGUP``, ``conference::maintenance``,
-        or ``ALL``). Subscribing while connected extends FreeSWITCH's subscription at once."""
+        or ``ALL``). Subscribing while connected extends FreeSWITCH's subscription at once.
+        ``actions``: the conference::maintenance Actions this consumer needs (None: every
+        one); ``EventQueue.want_actions`` changes them later."""
         keys = frozenset(events)
-        consumer = EventQueue(name, keys)
+        consumer = EventQueue(name, keys, actions)
+        consumer.on_want_change(self._wants_changed)
         self._consumers.append(consumer)
         if ALL in keys:
             self._catch_all.append(consumer)
         for key in keys - {ALL}:
             self._by_key.setdefault(key, []).append(consumer)
-        conn = self._conn
-        if conn is not None and self.connected:
-            gevent.spawn(self._send_subscription, conn)
+        self._request_sync()
         return consumer
 
     def unsubscribe(self, consumer: EventQueue) -> None:
@@ -184,11 +234,26 @@ class InboundClient:
         for queues in self._by_key.values():
             if consumer in queues:
                 queues.remove(consumer)
+        self._request_sync()
 
     def _wanted_keys(self) -> set[str]:
         if self._catch_all:
             return {ALL}
         return {*_BASE_EVENTS, *(k for k, qs in self._by_key.items() if qs)}
+
+    def _wanted_filters(self) -> list[Filter]:
+        dropped = dropped_actions(c.actions for c in self._by_key.get(MAINTENANCE, ()))
+        return wanted_filters(self._wanted_keys(), bool(self._catch_all), dropped)
+
+    def _wants_changed(self, actions: frozenset[str] | None) -> None:
+        self._request_sync()
+
+    def _request_sync(self) -> None:
+        """Tell FreeSWITCH what changed, in a greenlet of its own (never block a caller).
+        Not connected: the next connect sends everything."""
+        conn = self._conn
+        if conn is not None and self.connected and self._running:
+            gevent.spawn(self._sync, conn)
 
     def _dispatch(self, event: Event) -> None:
         """greenswitch handler: route only, never block."""
@@ -251,17 +316,35 @@ class InboundClient:
         delay = min(self.backoff_max, self.backoff_initial * (2 ** min(attempt, 16)))
         return delay * random.uniform(0.5, 1.5)
 
-    def _send_subscription(self, conn: SafeInboundESL) -> None:
-        line = subscription_command(self._wanted_keys(), self.event_format)
-        try:
-            reply = conn.send(line, timeout=self.command_timeout)
-        except EslError as exc:
-            log.warning("esl: subscription failed: %s", exc)
-            conn.abort(f"subscription failed: {exc}")
-            return
-        text = reply.get("Reply-Text", "")
-        if not text.startswith("+OK"):
-            log.error("esl: FreeSWITCH refused %r: %s", line, text)
+    def _sync(self, conn: SafeInboundESL) -> None:
+        """Bring this connection's filters and subscription to what the consumers want now,
+        in one write. The filters first: a subscribed event must never lack its positive
+        filter (``controller.esl.filters``). One sync at a time, each from the state the
+        one before left; a failure drops the connection (the reconnect sends it all)."""
+        with self._sync_lock:
+            wire = self._wire
+            if wire is None or wire.conn is not conn or not conn.connected:
+                return
+            keys = self._wanted_keys()
+            filters = self._wanted_filters()
+            lines = filter_changes(wire.filters, filters)
+            if not keys <= wire.keys:
+                lines.append(subscription_command(keys, self.event_format))
+            if not lines:
+                return
+            try:
+                replies = conn.send_many([encode_command(line) for line in lines],
+                                         self.command_timeout)
+            except EslError as exc:
+                log.warning("esl: subscription failed: %s", exc)
+                conn.abort(f"subscription failed: {exc}")
+                return
+            for line, reply in zip(lines, replies, strict=True):
+                text = reply.get("Reply-Text", "")
+                if not text.startswith("+OK"):
+                    log.error("esl: FreeSWITCH refused %r: %s", line, text)
+            wire.keys |= keys
+            wire.filters = filters
 
     def _run_hook(self, hook: Callable[[], None]) -> None:
         try:
@@ -289,7 +372,8 @@ class InboundClient:
             conn = None
             try:
                 conn = self._connect_once()
-                self._send_subscription(conn)
+                self._wire = _Wire(conn)  # a new connection has no filters, no events
+                self._sync(conn)
                 if not conn.connected:
                     raise EslConnectionLost(conn.close_reason)
                 self._conn = conn
@@ -299,6 +383,7 @@ class InboundClient:
                 self.last_error = ""
                 attempt = 0
                 self._connected.set()
+                self._request_sync()  # what consumers changed during the first sync
                 log.info("esl: connected to FreeSWITCH %s:%s", self.host, self.port)
                 for hook in list(self._hooks):
                     gevent.spawn(self._run_hook, hook)

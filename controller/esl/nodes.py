@@ -100,13 +100,15 @@ class NodeSet:
         return self._channel_node.get(uuid)
 
     # ------------------------------------------------------------ events
-    def subscribe(self, name: str, events: Iterable[str]) -> EventQueue:
+    def subscribe(self, name: str, events: Iterable[str],
+                  actions: Iterable[str] | None = None) -> EventQueue:
         keys = frozenset(events)
-        merged = EventQueue(name, keys)
+        merged = EventQueue(name, keys, actions)
         subscriptions = []
         forwarders = []
         for node, client in self.clients.items():
-            queue = client.subscribe(f"{name}@{node}", keys)
+            queue = client.subscribe(f"{name}@{node}", keys, merged.actions)
+            merged.on_want_change(queue.want_actions)  # each node's filters follow
             subscriptions.append((client, queue))
             forwarders.append(gevent.spawn(self._forward, node, queue, merged))
         self._subscriptions[id(merged)] = subscriptions

@@ -106,6 +106,15 @@ class Peer:
             body = self.reader.read(int(headers["content-length"]))
         return Command(lines[0], headers, body)
 
+    def read_subscription(self, timeout: float = 5.0) -> Command | None:
+        """What an InboundClient sends after auth: its event filters, answered here as
+        FreeSWITCH does, then its ``event`` command, returned unanswered."""
+        command = self.read_command(timeout)
+        while command is not None and command.line.startswith("filter "):
+            self.send(command_reply("+OK filter added."))
+            command = self.read_command(timeout)
+        return command
+
     def send(self, data: bytes) -> None:
         self.sock.sendall(data)
 

@@ -13,7 +13,7 @@ import re
 import gevent
 import pytest
 from capture_file import Record, read_capture
-from esl.fakefs import FakeInbound
+from esl.fakefs import FakeInbound, command_reply
 
 from controller.esl import InboundClient
 from controller.esl.frames import parse_plain_event
@@ -49,6 +49,13 @@ def _serve(fake: FakeInbound, greeting, segments) -> None:
     rewrites: list[tuple[bytes, bytes]] = []
     for recorded, frames in segments:
         command = peer.read_command(timeout=10)
+        while command is not None and command.line.startswith("filter ") and \
+                not recorded.startswith(b"filter "):
+            # The client's event filters, which these captures predate: answered as
+            # FreeSWITCH does (capture 06b: "+OK filter added. [<header>]=[<value>]").
+            header, _, value = command.line[len("filter "):].partition(" ")
+            peer.send(command_reply(f"+OK filter added. [{header}]=[{value}]"))
+            command = peer.read_command(timeout=10)
         if command is None:
             return
         ours = command.headers.get("job-uuid")

@@ -36,7 +36,7 @@ def _serve_client_login(fake: FakeInbound):
     """Greeting, auth and the subscription our InboundClient sends first."""
     peer = fake.next_peer(timeout=GUARD)
     assert peer.serve_login()
-    command = peer.read_command()
+    command = peer.read_subscription()
     assert command.line.startswith("event plain ")
     peer.send(command_reply("+OK event listener enabled plain"))
     return peer
@@ -127,6 +127,7 @@ def test_frame_without_content_type_kills_the_reader_but_not_us():
     client.on_connect(lambda: hooks.append("connected"))
     client.start()
     peer = _serve_client_login(fake)
+    assert client.wait_connected(GUARD)  # connected first, then broken
     peer.send(b"Foo: bar\n\n")
     # We drop the broken connection, reconnect with a fresh object, resubscribe.
     peer2 = _serve_client_login(fake)
@@ -243,7 +244,7 @@ def test_event_bodies_and_json_events():
     client.start()
     peer = fake.next_peer(timeout=GUARD)
     assert peer.serve_login()
-    command = peer.read_command()
+    command = peer.read_subscription()
     assert command.line.startswith("event json ")
     peer.send(command_reply("+OK event listener enabled json"))
     peer.send(plain_event(job, body))

@@ -22,7 +22,7 @@ def fake():
 def _login(fake, expect_subscription=None):
     peer = fake.next_peer(timeout=GUARD)
     assert peer.serve_login()
-    command = peer.read_command()
+    command = peer.read_subscription()
     if expect_subscription is not None:
         assert command.line == expect_subscription
     peer.send(command_reply("+OK event listener enabled plain"))
@@ -200,6 +200,10 @@ def test_subscribing_late_extends_the_live_subscription(fake):
         peer = _login(fake, "event plain BACKGROUND_JOB HEARTBEAT")
         assert client.wait_connected(GUARD)
         client.subscribe("late", ["CHANNEL_HANGUP_COMPLETE"])
+        # Its positive filter first: once a listener has filters, an event no filter
+        # lets through is not sent (controller.esl.filters).
+        command = peer.read_command()
+        assert command.line == "filter Event-Name CHANNEL_HANGUP_COMPLETE"
         command = peer.read_command()
         assert command.line == "event plain BACKGROUND_JOB CHANNEL_HANGUP_COMPLETE HEARTBEAT"
     finally:

@@ -75,7 +75,7 @@ class ConferenceMedia:
             return
         self._listening = True
         queue = self.service.esl.subscribe("telnyx-conference-media",
-                                           ["conference::maintenance"])
+                                           ["conference::maintenance"], actions=ACTIONS)
         gevent.spawn(queue.handle_forever, self.on_event,
                      "telnyx: conference media event not reported")
 
