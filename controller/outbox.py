@@ -34,8 +34,10 @@ Stores:
 from __future__ import annotations
 
 import fcntl
+import itertools
 import json
 import logging
+import operator
 import os
 import sqlite3
 import threading
@@ -404,22 +406,27 @@ class SqliteOutbox(OutboxStore):
 
     @staticmethod
     def _commit(db: sqlite3.Connection, batch: list[tuple[str, Any]]) -> None:
-        """One transaction for the whole batch."""
+        """One transaction for the whole batch. Consecutive changes of one kind go in one
+        ``executemany`` (at 1,000 callbacks/s a batch is mostly inserts then deletes: one
+        statement call each instead of one per row); the order of the changes is kept."""
         db.execute("BEGIN IMMEDIATE")
         try:
-            for op, delivery in batch:
+            for op, group in itertools.groupby(batch, key=operator.itemgetter(0)):
+                items = [item for _, item in group]
                 if op == "put":
-                    db.execute(_INSERT, _row(delivery))
+                    db.executemany(_INSERT, map(_row, items))
                 elif op == "delete":
-                    db.execute("DELETE FROM deliveries WHERE id = ?", (delivery.id,))
+                    db.executemany("DELETE FROM deliveries WHERE id = ?",
+                                   [(delivery.id,) for delivery in items])
                 elif op == "journal_put":
-                    db.execute("INSERT OR REPLACE INTO calls (uuid, entry) VALUES (?, ?)",
-                               delivery)
+                    db.executemany("INSERT OR REPLACE INTO calls (uuid, entry) VALUES (?, ?)",
+                                   items)
                 elif op == "journal_delete":
-                    db.execute("DELETE FROM calls WHERE uuid = ?", (delivery,))
+                    db.executemany("DELETE FROM calls WHERE uuid = ?",
+                                   [(uuid,) for uuid in items])
                 else:  # meta_put
-                    db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-                               delivery)
+                    db.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                                   items)
             db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:

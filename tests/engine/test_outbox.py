@@ -255,3 +255,23 @@ def test_outbox_command_without_an_outbox_says_where_it_looked(tmp_path):
     result = cli(tmp_path / "nothing", "list")
     assert result.returncode == 2 and "no outbox in" in result.stderr
     assert "CC_DATA_DIRECTORY" in result.stderr
+
+
+def test_one_batch_keeps_the_order_of_its_changes(tmp_path):
+    """Changes queued before the writer runs are committed together, grouped by kind:
+    the last word on a row must still be the last change queued for it."""
+    store = SqliteOutbox(str(tmp_path))
+    delivered, kept = (Delivery("POST", "http://app/hook", "call:a", form={"n": str(n)})
+                       for n in (1, 2))
+    store.add(delivered)
+    store.add(kept)
+    store.journal_put("u1", "first")
+    store.journal_delete("u1")
+    store.journal_put("u1", "second")
+    store.journal_put("u2", "gone")
+    store.remove(delivered)
+    store.journal_delete("u2")
+    assert store.flush(timeout=10)
+    assert [json.loads(row["form"]) for row in rows(tmp_path)] == [{"n": "2"}]
+    assert store.journal_rows() == [("u1", "second")]
+    store.close()
