@@ -158,10 +158,28 @@ class Event:
         event.received_at = received_at
         return event
 
+    @classmethod
+    def from_headers(cls, headers: dict[str, str], body: str = "",
+                     received_at: float = 0.0) -> Event:
+        """An event over headers whose names are all different (a reply frame's own):
+        the dict is kept as it is, the ordered list is made only if someone asks."""
+        event = cls.__new__(cls)
+        event._text = None
+        event._encoded = False
+        event._headers = headers
+        event._flat = None
+        event._looked_up = None
+        event.body = body
+        event.received_at = received_at
+        return event
+
     # ------------------------------------------------------------ full parse
     def _parse(self) -> list[str]:
         if self._flat is None:
-            self._flat = _flat_header_block(self._text, self._encoded, strict=False)
+            if self._text is None:  # from_headers
+                self._flat = [part for item in self._headers.items() for part in item]
+            else:
+                self._flat = _flat_header_block(self._text, self._encoded, strict=False)
         return self._flat
 
     @property
@@ -295,14 +313,24 @@ def encode_command(line: str, headers: Iterable[tuple[str, str]] = (), body: str
     Header values must be single-line: FreeSWITCH takes them verbatim (it does
     not URL-decode command headers), so a newline would start a new header.
     """
+    # ~20 commands a join: the lines are joined first and checked for CR/LF once (a line
+    # or header with a newline in it makes more LFs than lines); only then, to name the
+    # culprit, one by one.
+    if not isinstance(headers, (list, tuple)):
+        headers = tuple(headers)  # read twice when one has a newline
+    out = [line, *[f"{name}: {value}" for name, value in headers]]
+    text = "\n".join(out)
+    if "\r" in text or text.count("\n") != len(out) - 1:
+        _refuse_newlines(line, headers)
+    if body:
+        encoded_body = body.encode()
+        return f"{text}\nContent-Length: {len(encoded_body)}\n\n".encode() + encoded_body
+    return (text + "\n\n").encode()
+
+
+def _refuse_newlines(line: str, headers: Iterable[tuple[str, str]]) -> None:
     if "\n" in line or "\r" in line:
         raise ValueError(f"command line contains a newline: {line!r}")
-    out = [line]
     for name, value in headers:
-        if "\n" in value or "\r" in value or "\n" in name:
+        if "\n" in value or "\r" in value or "\n" in name or "\r" in name:
             raise ValueError(f"header {name!r} contains a newline")
-        out.append(f"{name}: {value}")
-    encoded_body = body.encode("utf-8")
-    if encoded_body:
-        out.append(f"Content-Length: {len(encoded_body)}")
-    return ("\n".join(out) + "\n\n").encode("utf-8") + encoded_body

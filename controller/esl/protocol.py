@@ -121,8 +121,8 @@ class SafeProtocolMixin:
         # Whole lines straight from the read buffer: a frame head is usually there in
         # full, and a connect reply (~170 lines) no longer costs a readline per line
         # (~8% of the controller's CPU per call setup, cProfile). Whatever this path does
-        # not handle (end of stream, CR, blank lines before the block, a line longer than
-        # the buffer) is left to the line loop below, which continues from the same state.
+        # not handle (end of stream, CR, blank lines before the block) is left to the
+        # line loop below, which continues from the same state.
         file = self.sock_file
         while True:
             data = file.peek(1)  # the buffered bytes; one socket read if there are none
@@ -134,17 +134,28 @@ class SafeProtocolMixin:
                 file.read(1)  # the block ended at the end of the previous chunk
                 return b"".join(lines)
             end = data.find(b"\n\n")
-            last = end if end >= 0 else data.rfind(b"\n")  # the last line's LF
-            if last < 0:
-                break  # no whole line buffered
-            size += last + 1
-            if size >= MAX_HEADER_BLOCK:
-                raise FrameError("header block too large")
-            chunk = file.read(last + 1)
-            if end >= 0:
-                file.read(1)  # its blank line
+            if end >= 0:  # the rest of the block, and its blank line, in one read
+                size += end + 1
+                if size >= MAX_HEADER_BLOCK:
+                    raise FrameError("header block too large")
+                chunk = file.read(end + 2)[:-1]
+                if not lines:
+                    return chunk
                 lines.append(chunk)
                 return b"".join(lines)
+            last = data.rfind(b"\n")  # the last whole line's LF
+            if last >= 0:
+                chunk = file.read(last + 1)
+            else:
+                # Only part of a line is buffered (a block larger than the buffer, e.g. a
+                # connect reply): that one line by readline, as the line loop would read
+                # it, then on with whole buffers.
+                chunk = file.readline(MAX_HEADER_BLOCK)
+                if not chunk.endswith(b"\n"):
+                    raise FrameError("header block too large")
+            size += len(chunk)
+            if size >= MAX_HEADER_BLOCK:
+                raise FrameError("header block too large")
             lines.append(chunk)
         while True:
             line = self.sock_file.readline(MAX_HEADER_BLOCK)
@@ -185,18 +196,18 @@ class SafeProtocolMixin:
         if head.count(b"\n") == 2:
             if head.startswith(_EVENT_PLAIN_HEAD) and head.endswith(_EVENT_PLAIN_TAIL):
                 body = self._read_body(head[16:-len(_EVENT_PLAIN_TAIL)].decode("latin-1"))
-                self._deliver(parse_plain_event(body, now))
+                self._deliver(parse_plain_event(body, now), "text/event-plain")
                 return
             if head.startswith(_REPLY_HEAD) and b"\r" not in head:
                 text = head[len(_REPLY_HEAD):-1].decode("utf-8", "replace")
-                self._resolve_command(
-                    Event([("Content-Type", "command/reply"), ("Reply-Text", text)], "", now))
+                self._resolve_command(Event.from_headers(
+                    {"Content-Type": "command/reply", "Reply-Text": text}, "", now))
                 return
             if head.startswith(_API_HEAD) and b"\r" not in head:
                 length = head[len(_API_HEAD):-1].decode("latin-1")
                 body = self._read_body(length)
-                self._resolve_command(Event(
-                    [("Content-Type", "api/response"), ("Content-Length", length)],
+                self._resolve_command(Event.from_headers(
+                    {"Content-Type": "api/response", "Content-Length": length},
                     body.decode("utf-8", "replace"), now))
                 return
         self._handle_any_frame(head, now)
@@ -211,9 +222,9 @@ class SafeProtocolMixin:
         body = self._read_body(outer.get("Content-Length"))
 
         if content_type == "text/event-plain":
-            self._deliver(parse_plain_event(body, now))
+            self._deliver(parse_plain_event(body, now), content_type)
         elif content_type == "text/event-json":
-            self._deliver(parse_json_event(body, now))
+            self._deliver(parse_json_event(body, now), content_type)
         elif content_type == "api/response":
             self._resolve_command(Event(pairs, body.decode("utf-8", "replace"), now))
         elif content_type == "command/reply":
@@ -267,12 +278,17 @@ class SafeProtocolMixin:
         self._receive_events_greenlet = gevent.spawn(self.receive_events)
         self._process_events_greenlet = None
 
-    def _deliver(self, event: Event) -> None:
+    def _deliver(self, event: Event, content_type: str | None = None) -> None:
         """greenswitch's routing (handlers by Event-Name, by subclass for CUSTOM, DISCONNECT
         for notices, ``log``, then ``*``), reading only the headers it routes on (its own
-        version touches ``event.headers``, which would defeat lazy parsing)."""
+        version touches ``event.headers``, which would defeat lazy parsing).
+
+        ``content_type``: the frame's, for events (text/event-plain, -json); an event's
+        own headers have none, and looking for one scanned all ~6 KB of it. Notices and
+        log lines are their frame: their Content-Type is read from them."""
         handlers_of = self.event_handlers
-        content_type = event.get("Content-Type")
+        if content_type is None:
+            content_type = event.get("Content-Type")
         if content_type == "text/disconnect-notice":
             handlers = handlers_of.get("DISCONNECT")
         else:

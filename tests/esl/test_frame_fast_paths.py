@@ -20,8 +20,8 @@ class Reader(SafeProtocolMixin):
         self.frames_read = 0
         self.got: list[tuple[str, list, str]] = []
 
-    def _deliver(self, event) -> None:
-        self.got.append(("event", event.pairs, event.body))
+    def _deliver(self, event, content_type=None) -> None:
+        self.got.append(("event", event.pairs, event.body, content_type))
 
     def _resolve_command(self, reply) -> None:
         self.got.append(("reply", reply.pairs, reply.body))

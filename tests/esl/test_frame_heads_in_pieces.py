@@ -1,7 +1,8 @@
 """Frame heads are read from the socket buffer in whole lines (a fast path beside the
 line-by-line loop): whatever the split of the bytes on the socket, CRLF heads, blank
-lines between frames, heads longer than the read buffer and streams cut anywhere give
-the same heads, bodies and errors as reading one line at a time (the reference below)."""
+lines between frames, heads longer than the read buffer (lines longer than it too) and
+streams cut anywhere give the same heads, bodies and errors as reading one line at a
+time (the reference below)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import socket
 
 import gevent
 import pytest
-from esl.fakefs import plain_event
+from esl.fakefs import command_reply, plain_event
 
 from controller.esl.frames import FrameError
 from controller.esl.protocol import MAX_HEADER_BLOCK, SafeProtocolMixin
@@ -57,6 +58,9 @@ def _wire() -> bytes:
             frame = b"\n" + frame  # blank lines between frames are skipped
         if index % 7 == 3:
             frame = b"\r\n" + frame
+        if index % 6 == 5:  # a head longer than the buffer, as the outbound connect reply
+            frame += command_reply("+OK", extra="".join(
+                f"Variable-{line}: {'v' * (line * 37 % 500)}\n" for line in range(60)))
         wire += frame
     return wire
 
@@ -103,7 +107,7 @@ def test_same_heads_and_bodies_as_line_by_line(buffer_size):
     wire = _wire()
     for seed in range(20):
         expected = _read_all(LineByLine, wire, seed, buffer_size)
-        assert len(expected) == 15
+        assert len(expected) == 17
         assert _read_all(Buffered, wire, seed, buffer_size) == expected
 
 
