@@ -16,6 +16,7 @@ store (Redis) implements ``CallJournal`` the same way.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from abc import ABC, abstractmethod
@@ -68,6 +69,8 @@ class JournalEntry:
 # entry is encoded at least twice per call (taken, joined; ~135 us each before).
 _WEBHOOK_FIELDS = tuple(item.name for item in fields(Webhook))
 _FACTS_FIELDS = tuple(item.name for item in fields(CallFacts))
+# One compact encoder, made once (json.dumps with separators makes a new one per call).
+_json = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def _hook(hook: Webhook | None) -> dict[str, Any] | None:
@@ -77,6 +80,14 @@ def _hook(hook: Webhook | None) -> dict[str, Any] | None:
     data["method"] = hook.method.value
     data["fallback_method"] = hook.fallback_method.value
     return data
+
+
+@functools.lru_cache(maxsize=1024)
+def _hook_json(hook: Webhook) -> str:
+    """A webhook's JSON object. The same few hooks (a room's callback and action, an
+    application's hangup URL) come back in every call's entries: each is encoded once
+    (Webhook is frozen, so hashable and never changed)."""
+    return _json(_hook(hook))
 
 
 def _unhook(data: dict[str, Any] | None) -> Webhook | None:
@@ -89,22 +100,28 @@ def _unhook(data: dict[str, Any] | None) -> Webhook | None:
 
 
 def encode_entry(entry: JournalEntry) -> str:
+    """The entry as one compact JSON object: exactly ``json.dumps`` of the dict that
+    ``decode_entry`` reads (keys in this order), assembled from encoded parts so that
+    the webhooks' parts are cached (~180K instructions an entry before, two a join)."""
+    hook = _hook_json
     stay = entry.stay
-    data = {
-        "v": VERSION, "uuid": entry.uuid, "dialect": entry.dialect,
-        "facts": {name: getattr(entry.facts, name) for name in _FACTS_FIELDS},
-        "hangup": _hook(entry.hangup),
-        "call_hook": _hook(entry.call_hook), "tag": entry.tag,
-        "stay": None if stay is None else {
-            "room": stay.room, "fs_room": stay.fs_room,
-            "conference_uuid": stay.conference_uuid, "member_id": stay.member_id,
-            "callback": _hook(stay.callback), "action": _hook(stay.action),
-            "redirect": stay.redirect,
-        },
-    }
+    facts = entry.facts
+    stay_json = "null" if stay is None else (
+        f'{{"room":{_json(stay.room)},"fs_room":{_json(stay.fs_room)},'
+        f'"conference_uuid":{_json(stay.conference_uuid)},'
+        f'"member_id":{_json(stay.member_id)},'
+        f'"callback":{"null" if stay.callback is None else hook(stay.callback)},'
+        f'"action":{"null" if stay.action is None else hook(stay.action)},'
+        f'"redirect":{_json(stay.redirect)}}}')
+    text = (
+        f'{{"v":{VERSION},"uuid":{_json(entry.uuid)},"dialect":{_json(entry.dialect)},'
+        f'"facts":{_json({name: getattr(facts, name) for name in _FACTS_FIELDS})},'
+        f'"hangup":{"null" if entry.hangup is None else hook(entry.hangup)},'
+        f'"call_hook":{"null" if entry.call_hook is None else hook(entry.call_hook)},'
+        f'"tag":{_json(entry.tag)},"stay":{stay_json}')
     if entry.face_state:
-        data["face"] = dict(entry.face_state)
-    return json.dumps(data, separators=(",", ":"))
+        text += f',"face":{_json(dict(entry.face_state))}'
+    return text + "}"
 
 
 def decode_entry(text: str) -> JournalEntry:
