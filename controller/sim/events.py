@@ -61,14 +61,16 @@ class Identity:
 
 
 class Event:
-    __slots__ = ("name", "subclass", "headers", "body", "_index", "_cache", "_blocks")
+    __slots__ = ("name", "subclass", "headers", "body", "_index", "_indexed", "_cache", "_blocks")
 
     def __init__(self, name: str, subclass: str | None = None) -> None:
         self.name = name
         self.subclass = subclass
         self.headers: list[tuple[str, str]] = []
         self.body: str | None = None
+        # folded name -> first value, for the headers list it was made of
         self._index: dict[str, str] | None = None
+        self._indexed: list[tuple[str, str]] | None = None
         self._cache: dict[str, bytes] = {}
         # (start, end, plain text) of header runs added by add_block, with the
         # headers list they index (a replaced list makes them void)
@@ -117,12 +119,15 @@ class Event:
 
     def get(self, name: str) -> str | None:
         """First value of a header, name matched without regard to case."""
-        if self._index is None:
-            index: dict[str, str] = {}
-            for key, value in self.headers:
-                index.setdefault(key.lower(), value)
-            self._index = index
-        return self._index.get(name.lower())
+        index = self._index
+        if index is None or self._indexed is not self.headers:
+            # names folded through the memo; pairs taken last to first so that
+            # the first of duplicated headers is the one left in the dict
+            folded_names = _FOLDED
+            headers = self._indexed = self.headers
+            index = self._index = {folded_names[k]: v for k, v in reversed(headers)}
+        folded = _FOLDED.get(name)
+        return index.get(name.lower() if folded is None else folded)
 
     def _wire_headers(self) -> list[tuple[str, str]]:
         # Listeners get a switch_event_dup copy, which puts Event-Subclass first.
@@ -206,16 +211,30 @@ class Event:
 _LINES: dict[tuple[str, str], str] = {}
 
 
+class _FoldedNames(dict):
+    """Header name -> its lower-case form: header names recur from event to event, so
+    Event.get's index folds each name once per process, not once per event."""
+
+    def __missing__(self, name: str) -> str:
+        if len(self) > 100_000:  # names from sendevent peers are unbounded
+            self.clear()
+        folded = self[name] = name.lower()
+        return folded
+
+
+_FOLDED = _FoldedNames()
+
+
 _UNIQUE = frozenset({"Event-Date-Timestamp", "Event-Sequence", "Event-UUID", "Job-UUID"})
 
 
 def plain_lines(pairs: list[tuple[str, str]]) -> list[str]:
     """``Name: url-encoded value\n`` for each pair (event-plain serialisation)."""
     parts = list(map(_LINES.get, pairs))
-    at = -1
-    while None in parts:  # few misses per event (timestamp, sequence): find them in C
-        at = parts.index(None, at + 1)
-        parts[at] = _plain_line(pairs[at])
+    if None in parts:  # misses (timestamp, sequence, a new value): one pass over them
+        for at, part in enumerate(parts):
+            if part is None:
+                parts[at] = _plain_line(pairs[at])
     return parts
 
 
@@ -244,9 +263,15 @@ class EventBus:
         self.clock = clock
         self.identity = identity
         self.sequence = 0
-        self._consumers: list[Callable[[Event], None]] = []
-        # consumers that only take one channel's events (see narrow)
-        self._by_uuid: dict[str, list[Callable[[Event], None]]] = {}
+        # Consumers in subscription order (dict keys: unsubscribe is O(1) with
+        # thousands of outbound listeners); fire() walks a tuple snapshot of them,
+        # made again after a change (None: to be made).
+        self._consumers: dict[Callable[[Event], None], None] = {}
+        self._broad: tuple[Callable[[Event], None], ...] | None = ()
+        # consumers that only take one channel's events (see narrow), and the
+        # uuid each such consumer was narrowed to
+        self._by_uuid: dict[str, tuple[Callable[[Event], None], ...]] = {}
+        self._narrowed: dict[Callable[[Event], None], str] = {}
         self._fixed = (
             ("Core-UUID", identity.core_uuid),
             ("FreeSWITCH-Hostname", identity.hostname),
@@ -256,23 +281,27 @@ class EventBus:
         )
 
     def subscribe(self, consumer: Callable[[Event], None]) -> None:
-        self._consumers.append(consumer)
+        self._consumers[consumer] = None
+        self._broad = None
 
     def unsubscribe(self, consumer: Callable[[Event], None]) -> None:
-        if consumer in self._consumers:
-            self._consumers.remove(consumer)
-        for uuid, consumers in list(self._by_uuid.items()):
-            if consumer in consumers:
-                consumers.remove(consumer)
-                if not consumers:
-                    del self._by_uuid[uuid]
+        if self._consumers.pop(consumer, self) is not self:
+            self._broad = None
+        uuid = self._narrowed.pop(consumer, None)
+        if uuid is not None:
+            rest = tuple(c for c in self._by_uuid[uuid] if c != consumer)
+            if rest:
+                self._by_uuid[uuid] = rest
+            else:
+                del self._by_uuid[uuid]
 
     def narrow(self, consumer: Callable[[Event], None], uuid: str) -> None:
         """From now on offer ``consumer`` only the events whose Unique-ID or Job-Owner-UUID
         is ``uuid``: a ``myevents`` session listener drops every other event anyway, and
         with thousands of calls offering each event to every listener cost O(calls)."""
         self.unsubscribe(consumer)
-        self._by_uuid.setdefault(uuid, []).append(consumer)
+        self._by_uuid[uuid] = (*self._by_uuid.get(uuid, ()), consumer)
+        self._narrowed[consumer] = uuid
 
     def create(self, name: str, origin: tuple[str, str, int], subclass: str | None = None) -> Event:
         """switch_event_create_subclass: the standard headers, then Event-Subclass."""
@@ -296,11 +325,16 @@ class EventBus:
         return event
 
     def fire(self, event: Event) -> None:
-        for consumer in list(self._consumers):
+        # snapshots (tuples are replaced, never changed): a consumer (un)subscribed
+        # while this event is delivered sees the change from the next event on
+        broad = self._broad
+        if broad is None:
+            broad = self._broad = tuple(self._consumers)
+        for consumer in broad:
             consumer(event)
         if self._by_uuid:
             uuid = event.get("Unique-ID")
             owner = event.get("Job-Owner-UUID")
             for key in (uuid, owner) if owner and owner != uuid else (uuid,):
-                for consumer in list(self._by_uuid.get(key or "", ())):
+                for consumer in self._by_uuid.get(key or "", ()):
                     consumer(event)
