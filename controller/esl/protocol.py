@@ -26,6 +26,7 @@ commands and executions learn that nothing more will come.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from typing import Any
 
@@ -73,6 +74,9 @@ _EVENT_PLAIN_HEAD = b"Content-Length: "
 _EVENT_PLAIN_TAIL = b"\nContent-Type: text/event-plain\n"
 _REPLY_HEAD = b"Content-Type: command/reply\nReply-Text: "
 _API_HEAD = b"Content-Type: api/response\nContent-Length: "
+# A header line the generic parse rejects (frames.parse_header_block, strict: every line
+# must be ``name: value``, i.e. hold a ':').
+_LINE_WITHOUT_COLON = re.compile(rb"^[^:\n]*$", re.MULTILINE)
 
 class SafeProtocolMixin:
     """Frame reading and command sending for any greenswitch ESLProtocol subclass."""
@@ -210,7 +214,29 @@ class SafeProtocolMixin:
                     {"Content-Type": "api/response", "Content-Length": length},
                     body.decode("utf-8", "replace"), now))
                 return
+        elif head.startswith(b"Event-Name: ") and self._connect_reply(head, now):
+            return
         self._handle_any_frame(head, now)
+
+    def _connect_reply(self, head: bytes, now: float) -> bool:
+        """The outbound ``connect`` reply (once a call, ~170 lines): the channel's event
+        headers, then Content-Type: command/reply (capture 05a, mod_event_socket.c
+        parse_command: the event serialized, then the reply's own headers) and no body.
+        The generic path parses every line into pairs only to find Content-Type and
+        Event-Name and then drops them (the event is parsed lazily); here the same
+        checks are made on the bytes, and whatever fails one goes the generic way."""
+        # The generic parse: a name is what precedes a line's first ':', one space may
+        # follow it, and of repeated names the last one counts (dict of the pairs).
+        if b"\r" in head or b"\nContent-Length:" in head:
+            return False
+        at = head.rfind(b"\nContent-Type:") + 14
+        if at < 14 or not (head.startswith(b" command/reply\n", at)
+                           or head.startswith(b"command/reply\n", at)):
+            return False
+        if _LINE_WITHOUT_COLON.search(head, 0, len(head) - 1):
+            return False  # the generic parse rejects it: let it say why
+        self._resolve_command(Event.from_block(_normalise(head), True, "", now))
+        return True
 
     def _handle_any_frame(self, head: bytes, now: float) -> None:
         """Every frame shape, through the generic header parse."""

@@ -1,6 +1,6 @@
-"""The reader's fast paths for the three frame shapes FreeSWITCH sends most (event-plain,
-command/reply, api/response) give exactly what the generic frame parse gives, and any
-other shape still goes the generic way."""
+"""The reader's fast paths for the frame shapes FreeSWITCH sends most (event-plain,
+command/reply, api/response, the outbound connect reply) give exactly what the generic
+frame parse gives, and any other shape still goes the generic way."""
 
 from __future__ import annotations
 
@@ -75,3 +75,77 @@ def test_a_bad_length_is_a_frame_error_on_both_paths():
     for call in (lambda r: r._handle_frame(head), lambda r: r._handle_any_frame(head, 0.0)):
         with pytest.raises(FrameError, match="Content-Length"):
             call(Reader(b""))
+
+
+# ------------------------------------------------------------ the outbound connect reply
+def _connect_reply() -> bytes:
+    """FreeSWITCH's reply to ``connect`` (capture 05a): the channel's headers, then the
+    reply's own, as one header block."""
+    from pathlib import Path
+
+    from capture_file import read_capture
+
+    captures = Path(__file__).parent.parent / "data/captures"
+    path = captures / "05a_outbound_conference_kick_then_hangup.txt"
+    received = [r.data for r in read_capture(path) if r.direction == "received"]
+    assert received[0].startswith(b"Event-Name: CHANNEL_DATA\n")
+    return received[0]
+
+
+class NoGenericReader(Reader):
+    def _handle_any_frame(self, head, now):
+        raise AssertionError("took the generic path")
+
+
+def test_the_connect_reply_skips_the_generic_parse_and_gives_what_it_gives():
+    frame = _connect_reply()
+    fast, generic = _both(frame)
+    assert fast == generic
+    (kind, pairs, body), = fast
+    assert kind == "reply" and body == "" and len(pairs) > 150
+    assert dict(pairs)["Unique-ID"] == "a6e32a59-3b57-4b26-8019-b2bb1bccda30"
+    assert dict(pairs)["Reply-Text"] == "+OK\n"  # the reply's own headers are encoded too
+    head = frame.partition(b"\n\n")[0] + b"\n"
+    NoGenericReader(b"")._handle_frame(head)  # the fast path took it
+
+
+def _both_or_errors(frame: bytes):
+    from controller.esl.frames import FrameError
+
+    head, _, rest = frame.partition(b"\n\n")
+    head += b"\n"
+    results = []
+    for call in (lambda r: r._handle_frame(head), lambda r: r._handle_any_frame(head, 0.0)):
+        reader = Reader(rest)
+        try:
+            call(reader)
+            results.append(reader.got)
+        except FrameError as exc:
+            results.append(("error", str(exc)))
+    return results
+
+
+def _edited(old: bytes, new: bytes) -> bytes:
+    frame = _connect_reply()
+    assert old in frame
+    return frame.replace(old, new, 1)
+
+
+@pytest.mark.parametrize("frame", [
+    # no space after the colon: still the reply's Content-Type for the generic parse
+    lambda: _edited(b"Content-Type: command/reply\n", b"Content-Type:command/reply\n"),
+    # a later Content-Type wins in the generic parse: not a reply then (ignored)
+    lambda: _edited(b"Control: full\n", b"Control: full\nContent-Type: text/odd\n"),
+    # an earlier one does not count
+    lambda: _edited(b"Channel-State: CS_EXECUTE\n", b"Content-Type: text/odd\n"),
+    # a line without ':' is a protocol error either way
+    lambda: _edited(b"Channel-State: CS_EXECUTE\n", b"Channel-State CS_EXECUTE\n"),
+    lambda: _edited(b"Control: full\n", b"Control: full\nno colon here\n"),
+    # a Content-Length in the block: the generic path reads the body
+    lambda: _edited(b"Control: full\n", b"Control: full\nContent-Length: 0\n"),
+    lambda: _edited(b"Control: full\n", b"Control: full\nContent-Length:0\n"),
+], ids=["no-space", "later-type", "earlier-type", "no-colon", "no-colon-last",
+        "length", "length-no-space"])
+def test_connect_replies_of_other_shapes_give_what_the_generic_parse_gives(frame):
+    fast, generic = _both_or_errors(frame())
+    assert fast == generic
