@@ -400,7 +400,10 @@ class RoomManager:
 
     def _speakers_changed(self) -> None:
         """Tell the inbound connection whether the talking events are needed, when that
-        changes (FreeSWITCH drops them with a filter while nobody needs them)."""
+        changes (FreeSWITCH drops them with a filter while nobody needs them). A room
+        whose hooks this controller learns from the room's own events (created by another
+        controller of a cluster, cc_room) hears them from the first event after that; the
+        ones before are the creator's controller's to report."""
         wanted = bool(self._speaker_rooms or self._speaker_joins)
         if wanted != self._hearing_speakers:
             self._hearing_speakers = wanted
