@@ -19,6 +19,7 @@ monkey.patch_all()
 
 import logging  # noqa: E402 - after monkey-patching, as every gevent program
 import os  # noqa: E402
+import signal  # noqa: E402
 import socket  # noqa: E402
 import sys  # noqa: E402
 from typing import Any  # noqa: E402
@@ -100,6 +101,11 @@ class Worker:
 
 
 def main() -> int:
+    # Our lifetime is the controller's: we exit when its socket closes, after it has
+    # flushed its callbacks. A Ctrl-C or a service manager's SIGTERM to the whole process
+    # group must not end us before the controller's graceful stop has used us.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raw = os.environ.get(SOCKET_FD_ENV, "")
     if not raw.isdigit():
         print(f"{SOCKET_FD_ENV} is not set: this process is started by the controller "

@@ -172,3 +172,47 @@ def test_a_signer_the_workers_do_not_have_signs_here(webhooks):
     assert SIGNATURE_HEADER in by_n["2"]["headers"]
     assert by_n["1"]["peer_port"] != by_n["2"]["peer_port"]
     assert len(webhooks.http._clients) == 1  # the one this process used for "local-only"
+
+
+ORPHAN_CHECK = """
+from gevent import monkey; monkey.patch_all()
+import sys, gevent
+from controller.config import load_settings
+from controller.delivery_processes import DeliveryProcesses
+processes = DeliveryProcesses(load_settings(environ={}), 2, "WARNING")
+processes.start()
+while not all(w is not None and w.ready for w in processes.workers):
+    gevent.sleep(0.02)
+print(*processes.pids, flush=True)
+gevent.sleep(60)
+"""
+
+
+def test_workers_end_with_their_controller_even_when_it_is_killed():
+    import subprocess
+    import sys
+
+    controller = subprocess.Popen([sys.executable, "-c", ORPHAN_CHECK], stdout=subprocess.PIPE,
+                                  text=True)
+    try:
+        pids = [int(pid) for pid in controller.stdout.readline().split()]
+        assert len(pids) == 2 and all(alive(pid) for pid in pids)
+        # A service manager's SIGTERM to the group does not end them before their controller.
+        for pid in pids:
+            os.kill(pid, signal.SIGTERM)
+        gevent.sleep(0.5)
+        assert all(alive(pid) for pid in pids)
+        controller.kill()
+        controller.wait(10)
+        wait_until(lambda: not any(alive(pid) for pid in pids), "the workers to exit")
+    finally:
+        controller.kill()
+
+
+def alive(pid: int) -> bool:
+    """A live process (not a zombie: the killed controller's children are reparented)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
