@@ -116,3 +116,33 @@ def test_want_actions_and_a_catch_all_change_the_filters_at_run_time(tmp_path):
     finally:
         client.stop()
         sim.stop()
+
+
+def test_several_nodes_each_filter_and_follow_want_actions(tmp_path):
+    from controller.esl import InboundClient
+    from controller.esl.nodes import NodeSet
+    from controller.sim import SimConfig, Simulator
+
+    sims = [Simulator(SimConfig(esl_port=0, recordings_dir=str(tmp_path / f"n{i}"))).start()
+            for i in range(2)]
+    nodes = NodeSet({f"n{i}": InboundClient("127.0.0.1", sim.esl_port, "ClueCon")
+                     for i, sim in enumerate(sims)})
+    rooms = nodes.subscribe("rooms", ["conference::maintenance"], actions=["add-member"])
+    nodes.start()
+    try:
+        assert nodes.wait_connected(5)
+        for sim in sims:
+            _fire(sim, "digits-match")
+            _fire(sim, "add-member")
+            assert _next_actions(rooms, "add-member") == ["add-member"]
+        rooms.want_actions(["add-member", "digits-match"])
+        for client in nodes.clients.values():
+            _settled(client)
+        for sim in sims:
+            _fire(sim, "digits-match")
+            _fire(sim, "add-member")
+            assert _next_actions(rooms, "add-member") == ["digits-match", "add-member"]
+    finally:
+        nodes.stop()
+        for sim in sims:
+            sim.stop()
