@@ -17,7 +17,7 @@ import gevent.event
 
 from controller.sim import sofia
 from controller.sim.clock import FRAME
-from controller.sim.events import Event, plain_lines
+from controller.sim.events import Block, Event
 from controller.sim.fsutil import CAUSES
 
 if TYPE_CHECKING:
@@ -45,6 +45,19 @@ PROFILE_FIELDS = (
     "Privacy-Hide-Number",
 )  # fmt: skip
 _PROFILE_NAMES: dict[str, tuple[str, ...]] = {}
+
+
+class _VariableNames(dict):
+    """Variable name -> its event header name (``variable_<name>``), made once."""
+
+    def __missing__(self, name: str) -> str:
+        if len(self) > 100_000:
+            self.clear()
+        header = self[name] = f"variable_{name}"
+        return header
+
+
+_VARIABLE_NAMES = _VariableNames()
 
 # (file, function, line) FreeSWITCH stamps on each channel event (from the captures)
 ORIGIN = {
@@ -97,12 +110,18 @@ class Channel:
             "hold_accum": 0,
         }  # fmt: skip
         self.variables: dict[str, str] = {}
+        # set_var counts its changes: the variables block is made again after one
+        self._vars_version = 0
+        self._vars_key: tuple[int, int] | None = None
+        self._vars_block: Block | None = None
+        # the lower-case form of every variable name ever set: get_var's
+        # case-insensitive fallback scans only when the name may be there
+        self._folded_vars: set[str] = set()
         for name, value in sofia.invite_variables(leg, self.uuid, now):
             self.set_var(name, value)
         self.running_state = "CS_NEW"
         self._basic_key: tuple | None = None
-        self._basic: list[tuple[str, str]] = []
-        self._basic_text: str | None = None
+        self._basic: Block = Block([])
         self.state = "CS_NEW"
         self.callstate = "DOWN"
         self.answered = False
@@ -138,10 +157,13 @@ class Channel:
     # ------------------------------------------------------------ variables
     def set_var(self, name: str, value: object) -> None:
         """switch_channel_set_variable: empty or None deletes; a set moves it last."""
-        self.variables.pop(name, None)
+        old = self.variables.pop(name, None)
         text = "" if value is None else str(value)
         if text:
             self.variables[name] = text
+            if old is None:
+                self._folded_vars.add(name.lower())
+        self._vars_version += 1
 
     def get_var(self, name: str) -> str | None:
         """switch_channel_get_variable: channel variables, then the caller
@@ -149,9 +171,10 @@ class Channel:
         if name in self.variables:
             return self.variables[name]
         lowered = name.lower()
-        for key, value in self.variables.items():
-            if key.lower() == lowered:
-                return value
+        if lowered in self._folded_vars:
+            for key, value in self.variables.items():
+                if key.lower() == lowered:
+                    return value
         field = self.profile_fields().get(lowered)
         if field is not None:
             return field
@@ -228,23 +251,19 @@ class Channel:
         Every conference event carries it, so the list is reused while none of
         the values it is made of changed (callers must not mutate it).
         """
+        return self.basic_block().pairs
+
+    def basic_block(self) -> Block:
+        """basic_data() as an event Block (made again when one of its values changed)."""
         key = (
             self.running_state, self.callstate, self.state, self.hangup_cause,
             self.answered, self.early_media, self.read_codec, self.write_codec,
             self.variables.get("call_uuid"), self.leg, *self.times.values(),
         )  # fmt: skip
         if self._basic_key != key:
-            self._basic = self._build_basic_data()
-            self._basic_text = None
+            self._basic = Block(self._build_basic_data(), previous=self._basic)
             self._basic_key = key
         return self._basic
-
-    def basic_block(self) -> tuple[list[tuple[str, str]], str]:
-        """basic_data() and its event-plain lines (for Event.add_block)."""
-        block = self.basic_data()
-        if self._basic_text is None:
-            self._basic_text = "".join(plain_lines(block))
-        return block, self._basic_text
 
     def _build_basic_data(self) -> list[tuple[str, str]]:
         rc, wc = self.read_codec, self.write_codec
@@ -275,13 +294,35 @@ class Channel:
 
     def full_data(self) -> list[tuple[str, str]]:
         """switch_channel_event_set_data: basic data plus every ``variable_*``."""
-        return self.basic_data() + [(f"variable_{k}", v) for k, v in self.variables.items()]
+        return self.basic_data() + self.variables_block().pairs
+
+    def variables_block(self) -> Block:
+        """Every variable as ``variable_<name>``, in set order, as an event Block (made
+        again after a set_var; lines of unchanged variables are reused)."""
+        key = (self._vars_version, len(self.variables))
+        if self._vars_key != key:
+            names = _VARIABLE_NAMES
+            pairs = list(
+                zip(map(names.__getitem__, self.variables), self.variables.values(), strict=True)
+            )
+            self._vars_block = Block(pairs, "variable_", self._vars_block)
+            self._vars_key = key
+        return self._vars_block
 
     def new_event(
-        self, name: str, full: bool = True, origin: tuple[str, str, int] | None = None
+        self,
+        name: str,
+        full: bool = True,
+        origin: tuple[str, str, int] | None = None,
+        head: list[tuple[str, str]] = (),
     ) -> Event:
+        """A channel event: the standard headers, ``head``, then the channel's data."""
         event = self.core.bus.create(name, origin or ORIGIN[name])
-        event.extend(self.full_data() if full else self.basic_data())
+        if head:
+            event.extend(list(head))
+        event.add_block(self.basic_block())
+        if full:
+            event.add_block(self.variables_block())
         return event
 
     def fire(self, name: str, extra: list[tuple[str, str]] = (), full: bool = True) -> Event:

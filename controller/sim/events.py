@@ -68,13 +68,13 @@ class Event:
         self.subclass = subclass
         self.headers: list[tuple[str, str]] = []
         self.body: str | None = None
-        # folded name -> first value, for the headers list it was made of
-        self._index: dict[str, str] | None = None
+        # get()'s index (see _make_index), for the headers list it was made of
+        self._index: list[dict[str, str] | Block] | None = None
         self._indexed: list[tuple[str, str]] | None = None
         self._cache: dict[str, bytes] = {}
-        # (start, end, plain text) of header runs added by add_block, with the
+        # (start, end, block) of header runs added by add_block, with the
         # headers list they index (a replaced list makes them void)
-        self._blocks: tuple[list, list[tuple[int, int, str]]] | None = None
+        self._blocks: tuple[list, list[tuple[int, int, Block]]] | None = None
 
     def add(self, name: str, value: object) -> Event:
         """Append a header; empty values are dropped as in FreeSWITCH."""
@@ -95,16 +95,16 @@ class Event:
             self._cache.clear()
         return self
 
-    def add_block(self, pairs: list[tuple[str, str]], text: str) -> Event:
-        """Append headers (non-empty string values) whose plain serialisation is
-        ``text`` already: the channel and conference blocks every conference
-        event repeats. Headers may only be appended after a block."""
+    def add_block(self, block: Block) -> Event:
+        """Append a Block's headers: their plain lines and their index are the block's,
+        made once for every event that repeats them. Headers may only be appended
+        after a block (an insert before it would move it)."""
         headers = self.headers
         start = len(headers)
-        headers += pairs
+        headers += block.pairs
         if self._blocks is None or self._blocks[0] is not headers:
             self._blocks = (headers, [])
-        self._blocks[1].append((start, len(headers), text))
+        self._blocks[1].append((start, len(headers), block))
         self._index = None
         if self._cache:
             self._cache.clear()
@@ -119,15 +119,37 @@ class Event:
 
     def get(self, name: str) -> str | None:
         """First value of a header, name matched without regard to case."""
-        index = self._index
-        if index is None or self._indexed is not self.headers:
-            # names folded through the memo; pairs taken last to first so that
-            # the first of duplicated headers is the one left in the dict
-            folded_names = _FOLDED
-            headers = self._indexed = self.headers
-            index = self._index = {folded_names[k]: v for k, v in reversed(headers)}
+        parts = self._index
+        if parts is None or self._indexed is not self.headers:
+            parts = self._make_index()
         folded = _FOLDED.get(name)
-        return index.get(name.lower() if folded is None else folded)
+        if folded is None:
+            folded = name.lower()
+        for part in parts:  # in header order: the first part that has it wins
+            value = part.get(folded) if type(part) is dict else part.lookup(folded)
+            if value is not None:
+                return value
+        return None
+
+    def _make_index(self) -> list[dict[str, str] | Block]:
+        """The headers as parts in order: each block, and a first-wins dict of folded
+        name -> value for each run of headers between blocks."""
+        headers = self._indexed = self.headers
+        blocks = self._blocks
+        if blocks is None or blocks[0] is not headers:
+            parts: list[dict[str, str] | Block] = [_fold(headers)]
+        else:
+            parts = []
+            pos = 0
+            for start, end, block in blocks[1]:
+                if start > pos:
+                    parts.append(_fold(headers[pos:start]))
+                parts.append(block)
+                pos = end
+            if pos < len(headers):
+                parts.append(_fold(headers[pos:]))
+        self._index = parts
+        return parts
 
     def _wire_headers(self) -> list[tuple[str, str]]:
         # Listeners get a switch_event_dup copy, which puts Event-Subclass first.
@@ -181,9 +203,9 @@ class Event:
                 return None
             parts += plain_lines([first, *headers[:at]])
             pos = at + 1
-        for start, end, text in blocks:
+        for start, end, block in blocks:
             parts += plain_lines(headers[pos:start])
-            parts.append(text)
+            parts.append(block.text)
             pos = end
         parts += plain_lines(headers[pos:])
         return parts
@@ -223,6 +245,65 @@ class _FoldedNames(dict):
 
 
 _FOLDED = _FoldedNames()
+
+
+def _fold(pairs: list[tuple[str, str]]) -> dict[str, str]:
+    """Folded name -> value; pairs taken last to first so that the first of
+    duplicated headers is the one left in the dict."""
+    folded_names = _FOLDED
+    return {folded_names[k]: v for k, v in reversed(pairs)}
+
+
+class Block:
+    """Headers (non-empty string values) that many events repeat unchanged: a channel's
+    basic data, its variables, a conference's data. Their event-plain text and their
+    get() index are made once for all those events, when first needed.
+
+    ``prefix``: every header name starts with it (``variable_``), so a lookup of a
+    name without it skips the block's index. ``previous``: the block this one
+    replaces, whose lines are reused for the pairs the two have in common.
+    """
+
+    __slots__ = ("pairs", "_prefix", "_text", "_lines", "_index", "_previous")
+
+    def __init__(
+        self, pairs: list[tuple[str, str]], prefix: str = "", previous: Block | None = None
+    ) -> None:
+        self.pairs = pairs
+        self._prefix = prefix.lower()
+        self._text: str | None = None
+        self._lines: list[str] | None = None
+        self._index: dict[str, str] | None = None
+        if previous is not None and previous._lines is None:
+            previous = previous._previous  # one hop back at most: no chains
+        self._previous = previous
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            previous = self._previous
+            if previous is not None and previous._lines is not None:
+                known = dict(zip(previous.pairs, previous._lines, strict=True))
+                lines = list(map(known.get, self.pairs))
+                if None in lines:
+                    for at, line in enumerate(lines):
+                        if line is None:
+                            lines[at] = _plain_line(self.pairs[at])
+            else:
+                lines = plain_lines(self.pairs)
+            self._previous = None
+            self._lines = lines
+            self._text = "".join(lines)
+        return self._text
+
+    def lookup(self, folded: str) -> str | None:
+        """The first value of the header whose folded name is ``folded``."""
+        if not folded.startswith(self._prefix):
+            return None
+        index = self._index
+        if index is None:
+            index = self._index = _fold(self.pairs)
+        return index.get(folded)
 
 
 _UNIQUE = frozenset({"Event-Date-Timestamp", "Event-Sequence", "Event-UUID", "Job-UUID"})

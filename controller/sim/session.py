@@ -334,8 +334,11 @@ def _teardown(channel: Channel) -> None:
         channel.set_running_state("CS_REPORTING")
         _cdr_variables(channel)
         channel.set_callstate("HANGUP")
-        hc = channel.new_event("CHANNEL_HANGUP_COMPLETE")
-        hc.headers.insert(13, ("Hangup-Cause", channel.hangup_cause or "NORMAL_CLEARING"))
+        # Hangup-Cause right after the standard headers, before the channel data
+        hc = channel.new_event(
+            "CHANNEL_HANGUP_COMPLETE",
+            head=[("Hangup-Cause", channel.hangup_cause or "NORMAL_CLEARING")],
+        )
         core.bus.fire(hc)
         channel.hangup_complete = True
         for listener in list(channel.controllers):

@@ -113,3 +113,41 @@ def test_header_lookup_is_case_insensitive_and_returns_the_first_duplicate():
     event.headers = [("Replaced", "r")]  # a replaced list is indexed again
     assert event.get("other") is None
     assert event.get("REPLACED") == "r"
+
+
+def test_lookup_through_blocks_finds_the_first_header_in_event_order():
+    from controller.sim.events import Block
+
+    conference = Block([("Conference-Name", "room"), ("Unique-ID", "in-block")])
+    variables = Block([("variable_uuid", "v1"), ("variable_UUID", "v2")], "variable_")
+    event = Event("CUSTOM", "conference::maintenance")
+    event.add("Event-Name", "CUSTOM").add("Event-Subclass", "conference::maintenance")
+    event.add_block(conference)
+    event.add("unique-id", "after-block")
+    event.add_block(variables)
+    event.add("Action", "add-member").add("Conference-Name", "later")
+    assert event.get("UNIQUE-ID") == "in-block"
+    assert event.get("conference-name") == "room"
+    assert event.get("Variable_Uuid") == "v1"
+    assert event.get("action") == "add-member"
+    assert event.get("Job-Owner-UUID") is None
+    # a header before the blocks wins over the blocks' own
+    early = Event("CHANNEL_EXECUTE")
+    early.add("Unique-ID", "early").add_block(conference)
+    assert early.get("unique-id") == "early"
+    # a replaced headers list (no block knowledge) answers the same
+    event.headers = list(event.headers)
+    assert event.get("UNIQUE-ID") == "in-block"
+    assert event.get("Variable_Uuid") == "v1"
+
+
+def test_a_block_made_from_its_previous_serialises_like_a_fresh_one():
+    from controller.sim.events import Block, plain_lines
+
+    first = Block([("variable_a", "1 2"), ("variable_b", "x@y"), ("variable_c", "same")])
+    assert first.text == "".join(plain_lines(first.pairs))
+    second = Block([("variable_b", "x@z"), ("variable_c", "same"), ("variable_d", "é")],
+                   "variable_", first)
+    assert second.text == "variable_b: x%40z\nvariable_c: same\nvariable_d: %C3%A9\n"
+    third = Block([("variable_a", "1 2")], "variable_", Block([("variable_q", "?")], "", second))
+    assert third.text == "variable_a: 1%202\n"

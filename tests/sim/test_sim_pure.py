@@ -241,12 +241,12 @@ def _bus():
 
 
 def test_plain_serialisation_with_known_blocks_equals_the_plain_path():
-    from controller.sim.events import plain_lines
+    from controller.sim.events import Block
 
     bus = _bus()
     block = [("Conference-Name", "room 1"), ("Caller-Channel-Name", "sofia/internal/a@b:5")]
     fast = bus.create("CUSTOM", ("f.c", "fn", 1), subclass="conference::maintenance")
-    fast.add_block(block, "".join(plain_lines(block)))
+    fast.add_block(Block(block))
     fast.add("Action", "mute-member")
     slow = bus.create("CUSTOM", ("f.c", "fn", 1), subclass="conference::maintenance")
     slow.extend(block)

@@ -24,7 +24,7 @@ from controller.sim.conference.flags import (
 )
 from controller.sim.conference.member import Member
 from controller.sim.conference.recording import Recorder, RoomRecording
-from controller.sim.events import Event, plain_lines
+from controller.sim.events import Block, Event
 from controller.sim.fsutil import atoi, switch_false, switch_true
 
 if TYPE_CHECKING:
@@ -125,8 +125,7 @@ class Conference(RoomFiles, RoomRecording):
         self.floor_holder = 0
         self.variables: dict[str, str] = {}
         self._data_key: tuple | None = None
-        self._data: list[tuple[str, str]] = []
-        self._data_text: str | None = None
+        self._data = Block([])
         self.fnodes: list[FileNode] = []
         self.async_fnode: FileNode | None = None
         self.moh_wait_until = 0.0
@@ -167,27 +166,26 @@ class Conference(RoomFiles, RoomRecording):
 
     def data(self) -> list[tuple[str, str]]:
         """conference_event_add_data (reused while its values stay the same)."""
+        return self.data_block().pairs
+
+    def data_block(self) -> Block:
+        """data() as an event Block (made again when one of its values changed)."""
         key = (self.count, self.count_ghosts, self.profile_name, *self.variables.items())
         if self._data_key != key:
-            self._data = [
-                ("Conference-Name", self.name),
-                ("Conference-Domain", self.domain),
-                ("Conference-Size", str(self.count)),
-                ("Conference-Ghosts", str(self.count_ghosts)),
-                ("Conference-Profile-Name", self.profile_name),
-                ("Conference-Unique-ID", self.uuid),
-                *[(k, v) for k, v in self.variables.items() if v],
-            ]
-            self._data_text = None
+            self._data = Block(
+                [
+                    ("Conference-Name", self.name),
+                    ("Conference-Domain", self.domain),
+                    ("Conference-Size", str(self.count)),
+                    ("Conference-Ghosts", str(self.count_ghosts)),
+                    ("Conference-Profile-Name", self.profile_name),
+                    ("Conference-Unique-ID", self.uuid),
+                    *[(k, v) for k, v in self.variables.items() if v],
+                ],
+                previous=self._data,
+            )
             self._data_key = key
         return self._data
-
-    def data_block(self) -> tuple[list[tuple[str, str]], str]:
-        """data() and its event-plain lines (for Event.add_block)."""
-        block = self.data()
-        if self._data_text is None:
-            self._data_text = "".join(plain_lines(block))
-        return block, self._data_text
 
     def member_data(self, member: Member) -> list[tuple[str, str]]:
         """conference_member_add_event_data (every value non-empty: see fire_member)."""
@@ -256,12 +254,12 @@ class Conference(RoomFiles, RoomRecording):
             # the hot path of every member event: the conference and channel
             # blocks come with their serialisation (values never empty)
             if member.conference is not None:
-                event.add_block(*self.data_block())
+                event.add_block(self.data_block())
                 event.headers.append(
                     ("Floor", "true" if member.id == self.floor_holder else "false")
                 )
             if channel is not None:
-                event.add_block(*channel.basic_block())
+                event.add_block(channel.basic_block())
                 event.headers.append(("Video", "false"))
             event.headers += self._member_tail(member)
         event.add("Action", action)
