@@ -118,6 +118,9 @@ def _unquote_values(flat: list[str]) -> None:
         flat[i] = value
 
 
+_UNSEEN = object()  # Event._looked_up: a name not looked for yet (None: looked, absent)
+
+
 class Event:
     """One FreeSWITCH event (or frame): headers in order, plus an optional body.
 
@@ -214,9 +217,8 @@ class Event:
         if self._headers is not None:
             return self._headers.get(name, default)
         looked_up = self._looked_up
-        try:
-            value = looked_up[name]
-        except KeyError:
+        value = looked_up.get(name, _UNSEEN)  # not try/except: a first lookup raised KeyError
+        if value is _UNSEEN:
             value = looked_up[name] = self._find(name)
         return default if value is None else value
 
