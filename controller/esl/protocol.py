@@ -309,9 +309,11 @@ class SafeProtocolMixin:
         for notices, ``log``, then ``*``), reading only the headers it routes on (its own
         version touches ``event.headers``, which would defeat lazy parsing).
 
-        ``content_type``: the frame's, for events (text/event-plain, -json); an event's
-        own headers have none, and looking for one scanned all ~6 KB of it. Notices and
-        log lines are their frame: their Content-Type is read from them."""
+        ``content_type``: the frame's, for events (text/event-plain, -json). Routing goes
+        by the frame's type; an event's own headers rarely hold a Content-Type (and then
+        it is the type of the event's payload, never a frame's), so looking for one
+        scanned all ~6 KB of every event for nothing. Notices and log lines are their
+        frame: their Content-Type is read from them."""
         handlers_of = self.event_handlers
         if content_type is None:
             content_type = event.get("Content-Type")
