@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from controller.sim import cjson
+from controller.sim import cjson, wire
 from controller.sim.clock import SimClock, date_gmt, date_local
 from controller.sim.fsutil import url_encode
 
@@ -175,6 +175,15 @@ class Event:
             self._cache[fmt] = cached
         return cached
 
+    def frame(self, fmt: str) -> bytes:
+        """The event as a listener writes it (wire.event_frame), made once for all
+        the listeners that take it in ``fmt``."""
+        key = _FRAME_KEYS[fmt]
+        cached = self._cache.get(key)
+        if cached is None:
+            cached = self._cache[key] = wire.event_frame(self.serialize(fmt), fmt)
+        return cached
+
     def _plain(self) -> bytes:
         parts = self._plain_blocks()
         if parts is None:
@@ -228,6 +237,8 @@ class Event:
         lines.append("</event>")
         return "\n".join(lines).encode("utf-8", "surrogateescape")
 
+
+_FRAME_KEYS = {"plain": "frame plain", "json": "frame json", "xml": "frame xml"}
 
 # serialised "Name: value\n" per header: most pairs recur from event to event
 _LINES: dict[tuple[str, str], str] = {}

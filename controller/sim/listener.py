@@ -215,7 +215,7 @@ class Listener:
             fmt = self.fmt
             while self.queue:
                 event = self.queue.popleft()
-                chunks.append(wire.event_frame(event.serialize(fmt), fmt))
+                chunks.append(event.frame(fmt))  # made once for every listener
         if chunks:
             self._send(b"".join(chunks))
 
@@ -636,14 +636,11 @@ class Listener:
 
 def _unique_headers(event: Event) -> Event:
     """CHANNEL_DATA events keep one header per name (EF_UNIQ_HEADERS: last write wins)."""
-    seen: dict[str, int] = {}
-    kept: list[tuple[str, str]] = []
-    for name, value in event.headers:
-        if name in seen:
-            kept[seen[name]] = None  # type: ignore[call-overload]
-        seen[name] = len(kept)
-        kept.append((name, value))
-    event.headers = [pair for pair in kept if pair is not None]
+    headers = event.headers
+    last = {name: at for at, (name, _) in enumerate(headers)}  # a name's last write
+    if len(last) < len(headers):  # it stands where that last write was
+        keep = set(last.values())
+        event.headers = [pair for at, pair in enumerate(headers) if at in keep]
     return event
 
 
