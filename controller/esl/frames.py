@@ -235,6 +235,29 @@ class Event:
         flat = self._parse()
         return [flat[i + 1] for i in range(0, len(flat), 2) if flat[i] == name]
 
+    def get_last(self, name: str, default: str | None = None) -> str | None:
+        """The value of the *last* ``name`` header (``get`` gives the first): the same for a
+        header that occurs once, and found from the end of the block, so one that
+        FreeSWITCH appends after the channel's ~6 KB of headers costs no scan of them."""
+        text = self._text
+        if text is None:  # built from pairs or headers
+            flat = self._parse()
+            for at in range(len(flat) - 2, -1, -2):
+                if flat[at] == name:
+                    return flat[at + 1]
+            return default
+        prefix = name + ": "
+        at = text.rfind("\n" + prefix)
+        if at >= 0:
+            start = at + len(prefix) + 1
+        elif text.startswith(prefix):
+            start = len(prefix)
+        else:
+            return default
+        end = text.find("\n", start)
+        value = text[start:] if end < 0 else text[start:end]
+        return percent_decode(value) if self._encoded and "%" in value else value
+
     @property
     def name(self) -> str:
         return self.get("Event-Name", "")

@@ -105,7 +105,11 @@ class OutboundSession:
     def _on_event(self, event: Event) -> None:
         name = event.name
         if name == "CHANNEL_EXECUTE_COMPLETE":
-            execution = self._executions.pop(event.get("Application-UUID", ""), None)
+            # Application-UUID comes once, after the channel's ~6 KB of headers and
+            # variables (capture 05a: the last header of every CHANNEL_EXECUTE_COMPLETE;
+            # switch_core_session.c adds it after switch_channel_event_set_data): found
+            # from the end instead of scanning all of them.
+            execution = self._executions.pop(event.get_last("Application-UUID", ""), None)
             if execution is not None:
                 execution._done.set(event)
         elif name in ("CHANNEL_HANGUP", "CHANNEL_HANGUP_COMPLETE"):
