@@ -109,6 +109,9 @@ class _NotSent(Exception):
     """Internal: the request provably never reached the application."""
 
 
+# json.dumps with separators= builds a new encoder at every call; one, made once.
+_compact_json = json.JSONEncoder(separators=(",", ":")).encode
+
 # What quote_plus leaves as it is: most callback names and values (ids, numbers, UUIDs).
 _UNQUOTED = re.compile(r"[A-Za-z0-9_.~-]*").fullmatch
 
@@ -167,6 +170,7 @@ class Webhooks:
         self._idle = gevent.event.Event()
         self._idle.set()
         self.failed: collections.deque[Delivery] = collections.deque(maxlen=1000)
+        self._dialect_metrics: dict[str, tuple[Any, Any]] = {}
         # Worker processes making callback attempts (None: all in this process).
         self.processes: DeliveryProcesses | None = None
         self.delivered = 0
@@ -286,7 +290,7 @@ class Webhooks:
         form: dict[str, str] | None = None
         body: bytes | None = None
         if as_json:
-            body = json.dumps(params, separators=(",", ":")).encode()
+            body = _compact_json(params).encode()
         else:
             form = {k: str(v) for k, v in params.items()}
         timeout = getattr(hook, "timeout", None) or self.settings.fetch_timeout
@@ -451,11 +455,21 @@ class Webhooks:
             return
         self.outbox.remove(delivery)
         self.delivered += 1
-        CALLBACKS_SENT.labels(delivery.dialect).inc()
+        sent, latency = self._metrics_of(delivery.dialect)
+        sent.inc()
         if not resent:
-            CALLBACK_LATENCY.labels(delivery.dialect).observe(time.time() - delivery.created_at)
+            latency.observe(time.time() - delivery.created_at)
         if delivery.reply:
             self._hand_reply(delivery, result)
+
+    def _metrics_of(self, dialect: str) -> tuple[Any, Any]:
+        """A dialect's sent counter and latency histogram (``labels()`` takes a lock and
+        builds a key on every call: once per dialect is enough)."""
+        metrics = self._dialect_metrics.get(dialect)
+        if metrics is None:
+            metrics = self._dialect_metrics[dialect] = (
+                CALLBACKS_SENT.labels(dialect), CALLBACK_LATENCY.labels(dialect))
+        return metrics
 
     def _hand_reply(self, delivery: Delivery, result: HttpResult) -> None:
         """The application's answer goes to the handler the delivery names (in the lane,

@@ -15,6 +15,7 @@ import gevent.event
 import pytest
 from flask import Flask, request
 from httpapp import serve
+from prometheus_client import REGISTRY
 
 from controller.config import load_settings
 from controller.delivery_processes import DeliveryProcesses
@@ -83,8 +84,14 @@ def recorder(statuses: dict[str, list[int]] | None = None) -> Flask:
     return app
 
 
+def sample(name: str, dialect: str = "plivo") -> float:
+    return REGISTRY.get_sample_value(name, {"dialect": dialect}) or 0.0
+
+
 def test_callbacks_are_sent_by_the_workers_signed_in_lane_order(webhooks, tmp_path):
     app = recorder()
+    sent_before = sample("cc_callbacks_sent_total")
+    latency_before = sample("cc_callback_latency_seconds_count")
     with serve(app) as base:
         for n in range(20):
             for lane in ("call:a", "call:b", "call:c"):
@@ -94,6 +101,9 @@ def test_callbacks_are_sent_by_the_workers_signed_in_lane_order(webhooks, tmp_pa
         order = [s["form"]["n"] for s in app.seen if s["form"]["lane"] == lane]
         assert order == [str(n) for n in range(20)]
     assert webhooks.delivered == 60 and rows(tmp_path) == []
+    # Counted here, where /metrics is served.
+    assert sample("cc_callbacks_sent_total") - sent_before == 60
+    assert sample("cc_callback_latency_seconds_count") - latency_before == 60
     # Signed by the worker as the controller would have (the secret came with the settings).
     for seen in app.seen:
         signature = seen["headers"][SIGNATURE_HEADER]
@@ -104,6 +114,8 @@ def test_callbacks_are_sent_by_the_workers_signed_in_lane_order(webhooks, tmp_pa
 
 def test_retries_and_final_failures_are_accounted_here(webhooks, tmp_path, caplog):
     app = recorder({"call:flaky": [503, 500], "call:refused": [404]})
+    retried_before = sample("cc_callbacks_retried_total")
+    failed_before = sample("cc_callbacks_failed_total")
     with serve(app) as base:
         flaky = webhooks.send(Webhook(f"{base}/hook"), {"lane": "call:flaky", "n": "1"},
                               key="call:flaky")
@@ -111,6 +123,8 @@ def test_retries_and_final_failures_are_accounted_here(webhooks, tmp_path, caplo
                                 key="call:refused")
         assert webhooks.flush(timeout=20)
     assert flaky.attempts == 3 and webhooks.retried == 2
+    assert sample("cc_callbacks_retried_total") - retried_before == 2
+    assert sample("cc_callbacks_failed_total") - failed_before == 1
     assert refused.attempts == 1 and refused.error == "HTTP 404"
     (row,) = rows(tmp_path)
     assert row["state"] == "failed" and row["error"] == "HTTP 404" and row["attempts"] == 1
