@@ -24,6 +24,7 @@ measures the direct path too.
 
 from __future__ import annotations
 
+import gc
 import os
 import tempfile
 import time
@@ -38,6 +39,8 @@ from bench.children import AppProcess, ControllerProcess, free_port
 from bench.faces import DEFAULT_FACE, check_face, controller_settings
 from bench.procstat import ProcStats, children_cpu_s, proc_stats, socket_kinds
 from bench.tap import EslTap, SimTap, Tap
+
+SIM_GC_THRESHOLD = 10_000  # allocations between two young-generation collections (default 700)
 
 
 def real_freeswitch() -> bool:
@@ -140,6 +143,7 @@ class Rig:
         self.face = check_face(face)  # what the app and the controller speak (bench/faces.py)
         self.controller_env = controller_env or {}
         self.real = real_freeswitch()
+        self._gc_threshold = gc.get_threshold()  # this process's, restored on exit
         self._tmp: tempfile.TemporaryDirectory | None = None
         self.workdir = Path()
         self.app: AppProcess | None = None
@@ -203,6 +207,13 @@ class Rig:
             gevent.get_hub().resolver = BlockingResolver()
             self._tap = SimTap(self.sim)
             self.phones = self.sim.phones
+            # The simulator's cyclic garbage collection was about half of this process's
+            # CPU (a profile of 2,000 calls: 5.5 of 11 s): its events and channels are
+            # young objects by the thousand. Collect less often while the rig lives (the
+            # controller is another process: its own settings are untouched).
+            gc.collect()
+            gc.freeze()
+            gc.set_threshold(SIM_GC_THRESHOLD, 20, 100)
         self.esl_port = esl[1]
         extra = {**controller_settings(self.face, self.app.url), **self.controller_env}
         self.controller = ControllerProcess(self.workdir, esl=esl, outbound=outbound,
@@ -253,6 +264,8 @@ class Rig:
             if self.sim is not None:
                 self.sim.stop()
                 gevent.get_hub().resolver = self._resolver
+                gc.set_threshold(*self._gc_threshold)
+                gc.unfreeze()
             if self.app is not None:
                 self.app.stop()
             if self._tmp is not None:

@@ -30,6 +30,8 @@ from controller.webhooks import Webhooks
 
 log = logging.getLogger(__name__)
 
+GC_THRESHOLDS = (10_000, 20, 100)  # gc.set_threshold of a running controller (see run_forever)
+
 
 def _absolute(path: str) -> str:
     return path if os.path.isabs(path) else os.path.abspath(path)
@@ -214,6 +216,12 @@ def run_forever(settings: Settings) -> int:
     # with hundreds of calls, measured by bench/callback_latency).
     gc.collect()
     gc.freeze()
+    # Collect young objects every 10,000 allocations instead of 700, and the old ones
+    # more rarely: each call makes short-lived events and frames by the thousand, and
+    # with the defaults the collector was ~19 % of the controller's CPU while 2,000
+    # members joined (bench capacity; 3.9 of 20 s, 8 full collections), ~6 % with these
+    # (1.0 of 17 s, 3 full ones), CPU per setup 5.4 -> 4.8 ms, RSS per member unchanged.
+    gc.set_threshold(*GC_THRESHOLDS)
     gevent.signal_handler(signal.SIGTERM, service.stop)
     gevent.signal_handler(signal.SIGINT, service.stop)
     service.stopped.wait()
