@@ -36,7 +36,7 @@ import struct
 import subprocess
 import sys
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -127,6 +127,16 @@ class MessageWriter:
         self._greenlet.kill(block=False)
 
 
+def messages(sock: socket.socket) -> Iterator[Any]:
+    """The messages arriving on ``sock``, until the other end closes it."""
+    reader = sock.makefile("rb")
+    try:
+        while (message := read_message(reader)) is not None:
+            yield message
+    finally:
+        reader.close()
+
+
 def read_message(reader: Any) -> Any:
     """One message from a buffered reader of the socket; None at end of stream."""
     head = reader.read(_LENGTH.size)
@@ -187,13 +197,9 @@ class _Worker:
         return waiter
 
     def _read_loop(self) -> None:
-        reader = self.sock.makefile("rb")
         reason = "its socket closed"
         try:
-            while True:
-                message = read_message(reader)
-                if message is None:
-                    break
+            for message in messages(self.sock):
                 kind = message[0]
                 if kind == "done":
                     _, request_id, outcome = message
@@ -207,7 +213,6 @@ class _Worker:
         except (OSError, ValueError, pickle.UnpicklingError) as exc:
             reason = f"{type(exc).__name__}: {exc}"
         finally:
-            reader.close()
             self.ready = False
             lost, self.waiting = self.waiting, {}
             for waiter in lost.values():

@@ -31,7 +31,7 @@ from controller.delivery_processes import (  # noqa: E402
     SOCKET_FD_ENV,
     MessageWriter,
     Outcome,
-    read_message,
+    messages,
 )
 from controller.logs import log_context, setup_logging  # noqa: E402
 from controller.outbox import Delivery  # noqa: E402
@@ -83,11 +83,7 @@ class Worker:
         self._answer(("done", request_id, outcome))
 
     def run(self) -> int:
-        reader = self.sock.makefile("rb")
-        while True:
-            message = read_message(reader)
-            if message is None:
-                break
+        for message in messages(self.sock):
             kind = message[0]
             if kind == "settings":
                 self._configure(message[1], message[2])

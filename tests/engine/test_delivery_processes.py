@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
-from pathlib import Path
 
 import gevent
 import gevent.event
@@ -16,11 +14,12 @@ import pytest
 from flask import Flask, request
 from httpapp import serve
 from prometheus_client import REGISTRY
+from test_outbox import rows
 
 from controller.config import load_settings
 from controller.delivery_processes import DeliveryProcesses
 from controller.model import Webhook
-from controller.outbox import OUTBOX_FILE, Delivery, SqliteOutbox
+from controller.outbox import Delivery, SqliteOutbox
 from controller.signing import SIGNATURE_HEADER, verify_signature
 from controller.webhooks import HttpResult, Webhooks
 
@@ -32,15 +31,6 @@ def full_settings(**webhooks: str):
               "signing_secret": SECRET}
     values.update(webhooks)
     return load_settings(environ={}, overrides={"webhooks": values})
-
-
-def rows(directory: Path) -> list[sqlite3.Row]:
-    db = sqlite3.connect(directory / OUTBOX_FILE)
-    db.row_factory = sqlite3.Row
-    try:
-        return db.execute("SELECT * FROM deliveries ORDER BY id").fetchall()
-    finally:
-        db.close()
 
 
 def wait_until(predicate, what: str, timeout: float = 20.0) -> None:
