@@ -336,6 +336,12 @@ class InboundClient:
                 replies = conn.send_many([encode_command(line) for line in lines],
                                          self.command_timeout)
             except EslError as exc:
+                if not conn.connected or not self._running:
+                    # The connection went (FreeSWITCH stopped, or we are stopping): its
+                    # loss is reported once by the supervisor, and a reconnect sends the
+                    # whole subscription again.
+                    log.debug("esl: subscription not sent, the connection closed: %s", exc)
+                    return
                 log.warning("esl: subscription failed: %s", exc)
                 conn.abort(f"subscription failed: {exc}")
                 return
