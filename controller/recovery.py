@@ -111,6 +111,20 @@ class Recovery:
     def _wanted_actions(self) -> frozenset[str]:
         return WATCHING_ACTIONS if self.watched else IDLE_ACTIONS
 
+    def watch(self, entry: JournalEntry) -> None:
+        """Watch a call that is still up from the inbound connection."""
+        self.watched[entry.uuid] = entry
+        self._watched_changed()
+
+    def unwatch(self, uuid: str) -> JournalEntry | None:
+        """Stop watching a call; returns its entry (None: it was not watched). Every
+        change of ``watched`` goes through here and ``watch``: they decide whether the
+        inbound connection still needs digits-match."""
+        entry = self.watched.pop(uuid, None)
+        if entry is not None:
+            self._watched_changed()
+        return entry
+
     def _watched_changed(self) -> None:
         if self._consumer is not None:
             self._consumer.want_actions(self._wanted_actions())
@@ -188,8 +202,7 @@ class Recovery:
                 return False
             if exists:
                 self._adopt(entry)
-                self.watched[entry.uuid] = entry
-                self._watched_changed()
+                self.watch(entry)
                 log.info("recovery: call %s is still up%s: watching it", entry.uuid,
                          f" in room {entry.stay.room}" if entry.stay else "")
                 return False
@@ -230,9 +243,8 @@ class Recovery:
         the journal notes it, so a controller that took this call over from a dead one
         stops watching it (``taken_elsewhere``) and its end is reported once, here."""
         self.journal.claim(uuid)
-        if self.watched.pop(uuid, None) is not None:
+        if self.unwatch(uuid) is not None:
             self._left_at.pop(uuid, None)
-            self._watched_changed()
             log.info("recovery: call %s is back on a socket", uuid)
 
     def taken_elsewhere(self, uuid: str) -> bool:
@@ -241,8 +253,7 @@ class Recovery:
         controller's to report. Stop watching it and forget it here."""
         if not self.journal.claimed_elsewhere(uuid):
             return False
-        self.watched.pop(uuid, None)
-        self._watched_changed()
+        self.unwatch(uuid)
         self._left_at.pop(uuid, None)
         self.journal.remove(uuid)
         log.info("recovery: call %s is run by another controller now: not watched here",
@@ -257,11 +268,9 @@ class Recovery:
             return
         if event.name == "CHANNEL_HANGUP_COMPLETE":
             if self._owned(uuid) or self.taken_elsewhere(uuid):
-                self.watched.pop(uuid, None)
-                self._watched_changed()
+                self.unwatch(uuid)
                 return  # its session reports it
-            del self.watched[uuid]
-            self._watched_changed()
+            self.unwatch(uuid)
             self.report_end(entry, event.get("Hangup-Cause", "") or CAUSE_ENDED_UNSEEN,
                             left_at=self._left_at.pop(uuid, 0) or event.timestamp_us,
                             ended_at=event.timestamp_us)

@@ -182,7 +182,7 @@ class Cluster:
                 continue  # its session still runs (it will see its socket end)
             if recovery.taken_elsewhere(entry.uuid):
                 continue  # another controller's session runs it and reports its end
-            recovery.watched.pop(entry.uuid, None)
+            recovery.unwatch(entry.uuid)
             recovery.report_end(entry, CAUSE_FREESWITCH_RESTARTED)
             reported += 1
         if reported:
