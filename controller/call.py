@@ -78,10 +78,16 @@ log = logging.getLogger(__name__)
 
 LINGER_SECONDS = 30  # FreeSWITCH keeps the socket this long after hangup, for the last events
 SESSION_EVENTS = ("CHANNEL_EXECUTE_COMPLETE", "CHANNEL_HANGUP", "CHANNEL_HANGUP_COMPLETE")
-# Apps FreeSWITCH runs on the call by itself, whose completions nobody waits for: the
-# `event` of every digit binding (conference/plan.py) would otherwise bring a ~7 KB
-# CHANNEL_EXECUTE_COMPLETE with each press, beside its digits-match.
-QUIET_APPS = ("event",)
+# Apps whose completions nobody waits for, dropped by a negative filter on the call's
+# socket (OutboundSession.prepare): each would bring a ~6-7 KB CHANNEL_EXECUTE_COMPLETE
+# (the channel's variables; capture 04c has them for set, bind_digit_action,
+# digit_action_set_realm and event). The `event` of every digit binding (conference/
+# plan.py) at each press, beside its digits-match; and the set-up apps a join and a call's
+# opening queue without waiting (7 of a join's 8 completions; issue 16). Waiting for one
+# of these raises (OutboundSession.start_many): a new caller that needs the completion
+# takes the app out of this list.
+QUIET_APPS = ("event", "set", "multiset", "unset", "ring_ready", "bind_digit_action",
+              "digit_action_set_realm")
 # Talking events of the call's own member: a ~7 KB event at every start and end of
 # speech, wanted by no member-level webhook of any face today (room hooks hear them on
 # the inbound connection); a join whose callback_events ask for them hears them again.

@@ -48,18 +48,30 @@ _MAX_INLINE_ARG = 1024
 class Execution:
     """A running dialplan application, identified by the event-uuid we gave it."""
 
-    def __init__(self, session: OutboundSession, app: str, app_uuid: str):
+    def __init__(self, session: OutboundSession, app: str, app_uuid: str,
+                 quiet: bool = False):
         self.session = session
         self.app = app
         self.app_uuid = app_uuid
+        # A quiet app's completion is filtered out on this socket (prepare's quiet_apps):
+        # it never comes, so asking for it is a bug, reported as one rather than a hang.
+        self.quiet = quiet
         self._done: gevent.event.AsyncResult = gevent.event.AsyncResult()
+
+    def _check_not_quiet(self) -> None:
+        if self.quiet:
+            raise RuntimeError(
+                f"the completion of {self.app!r} is filtered out on this call's socket "
+                f"(quiet_apps); take {self.app!r} out of quiet_apps to wait for it")
 
     @property
     def done(self) -> bool:
+        self._check_not_quiet()
         return self._done.ready()
 
     def wait(self, timeout: float | None = None) -> Event:
         """The CHANNEL_EXECUTE_COMPLETE event; CallerGone if the call went first."""
+        self._check_not_quiet()
         try:
             return self._done.get(timeout=timeout)
         except gevent.Timeout:
@@ -83,6 +95,7 @@ class OutboundSession:
         self.hangup_cause = ""
         self.hangup_events: list[Event] = []
         self._executions: dict[str, Execution] = {}
+        self._quiet_apps: frozenset[str] = frozenset()
         self._quiet_actions: set[str] = set()
         self._esl = SafeOutboundSession(address, sock)
         self._esl.register_handle("*", self._on_event)
@@ -196,9 +209,10 @@ class OutboundSession:
         are sent (everything else is ~6 KB an event parsed for nothing).
 
         ``quiet_apps``: applications whose CHANNEL_EXECUTE(_COMPLETE) nobody here waits
-        for (ones FreeSWITCH runs on its own, e.g. a digit binding's ``event``): a
-        negative filter drops them. mod_event_socket.c event_handler: a filter value
-        starting with ``-`` that matches sets send = 0 and ends the filter loop,
+        for (ones FreeSWITCH runs on its own, e.g. a digit binding's ``event``, and
+        set-up apps queued without waiting, e.g. ``set``): a negative filter drops them,
+        and their Executions refuse to be waited for. mod_event_socket.c event_handler:
+        a filter value starting with ``-`` that matches sets send = 0 and ends the filter loop,
         whatever positive filter matched before; only execute events carry the
         ``Application`` header (switch_core_session.c, CHANNEL_EXECUTE_COMPLETE).
         ``quiet_actions``: conference::maintenance actions dropped the same way (``-``
@@ -207,6 +221,7 @@ class OutboundSession:
         from controller.esl.inbound import subscription_command
 
         self._quiet_actions.update(quiet_actions)
+        self._quiet_apps = self._quiet_apps.union(quiet_apps)
         self.commands([
             "myevents",
             f"linger {int(linger_seconds)}",
@@ -279,7 +294,8 @@ class OutboundSession:
             raw, execution = self._sendmsg(app, arg, event_lock, loops)
             raws.append(raw)
             executions.append(execution)
-            self._executions[execution.app_uuid] = execution
+            if not execution.quiet:  # a quiet app's completion never comes
+                self._executions[execution.app_uuid] = execution
         try:
             replies = self._esl.send_many(raws, self.command_timeout)
         except BaseException as exc:
@@ -314,7 +330,8 @@ class OutboundSession:
                 headers.append(("execute-app-arg", arg))
         if not self._esl.connected:
             raise CallerGone(self._esl.close_reason or "socket closed")
-        return encode_command("sendmsg", headers, body), Execution(self, app, app_uuid)
+        return (encode_command("sendmsg", headers, body),
+                Execution(self, app, app_uuid, quiet=app in self._quiet_apps))
 
     def hangup(self, cause: str = "NORMAL_CLEARING") -> None:
         if self.hungup.is_set():
