@@ -275,3 +275,55 @@ def test_one_batch_keeps_the_order_of_its_changes(tmp_path):
     assert [json.loads(row["form"]) for row in rows(tmp_path)] == [{"n": "2"}]
     assert store.journal_rows() == [("u1", "second")]
     store.close()
+
+
+def _delivered_and_stored(store: SqliteOutbox, n: int) -> Delivery:
+    delivery = Delivery("POST", "http://app/hook", f"call:{n}", form={"n": str(n)})
+    store.add(delivery)
+    assert store.flush(timeout=10) and delivery.stored.is_set()
+    return delivery
+
+
+def test_a_delivered_callbacks_delete_rides_with_the_next_write(tmp_path):
+    """The delete of a callback already on disk waits for the next change and goes in
+    its transaction: at a few hundred callbacks a second, one commit a callback, not two."""
+    store = SqliteOutbox(str(tmp_path))
+    first = _delivered_and_stored(store, 1)
+    commits = store.commits
+    store.remove(first)
+    gevent.sleep(0)  # the writer looks, sees a delete alone, and waits for company
+    assert [json.loads(row["form"]) for row in rows(tmp_path)] == [{"n": "1"}]
+    second = Delivery("POST", "http://app/hook", "call:2", form={"n": "2"})
+    store.add(second)
+    assert store.flush(timeout=10)
+    assert store.commits == commits + 1
+    assert [json.loads(row["form"]) for row in rows(tmp_path)] == [{"n": "2"}]
+    store.close()
+
+
+def test_a_delete_alone_is_written_soon_and_flush_writes_it_now(tmp_path):
+    """With nothing else to write, a delete still reaches the disk (DELETE_DELAY_S), and
+    flush() does not wait for company."""
+    store = SqliteOutbox(str(tmp_path))
+    alone = _delivered_and_stored(store, 1)
+    store.remove(alone)
+    deadline = gevent.Timeout(10)
+    with deadline:  # no flush: the writer's own delay
+        while rows(tmp_path):
+            gevent.sleep(0.02)
+    flushed = _delivered_and_stored(store, 2)
+    store.remove(flushed)
+    assert store.flush(timeout=10)
+    assert rows(tmp_path) == []
+    store.close()
+
+
+def test_a_delete_queued_before_its_insert_is_written_is_not_deferred(tmp_path):
+    """A row still queued for insert is deleted in order after it (never left behind)."""
+    store = SqliteOutbox(str(tmp_path))
+    quick = Delivery("POST", "http://app/hook", "call:q", form={"n": "q"})
+    store.add(quick)
+    store.remove(quick)  # before the writer ran: the insert is not on disk yet
+    assert store.flush(timeout=10)
+    assert rows(tmp_path) == []
+    store.close()
