@@ -28,6 +28,8 @@ library once written (RFC 9110 §9.2.2), so "may have arrived" stays true.
 from __future__ import annotations
 
 import base64
+import errno
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -36,7 +38,11 @@ from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 import urllib3.util
 from geventhttpclient import HTTPClient
-from geventhttpclient.response import HTTPParseError
+from geventhttpclient.response import (
+    HTTPConnectionClosed,
+    HTTPParseError,
+    HTTPSocketPoolResponse,
+)
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _DROPPED_ACROSS_HOSTS = frozenset({"authorization", "cookie", "proxy-authorization"})
@@ -44,6 +50,23 @@ _BODY_HEADERS = frozenset({"content-type", "content-length", "transfer-encoding"
 # What geventhttpclient accepts as a request target without complaint (RFC 3986
 # characters); anything else is percent-encoded the way urllib3 does it.
 _PLAIN_TARGET = re.compile(r"/[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*").fullmatch
+
+# What the lean request head (``_LeanHTTPClient``) checks before it builds anything,
+# the same rules geventhttpclient applies (RFC 9110 §5.1/§9.1: method and field
+# names are tokens; §5.5: a field value has no CR, LF or other control character;
+# RFC 9112 §3.2: origin-form target, no whitespace or controls). Whatever fails
+# here goes down the library's own path, which raises its ValueError.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+").fullmatch
+_FIELD_VALUES = re.compile(r"[\t\x20-\x7e\x80-\xff]*").fullmatch  # tab-joined values
+_ORIGIN_TARGET = re.compile(r"/(?!/)[^\x00-\x20\x7f]*").fullmatch
+# RFC 9110 §9.2.1 / §9.2.2: only these may be sent again after a send may have landed.
+_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
+# RFC 9112 §6.3: these carry a Content-Length even when empty (as the library does).
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+# Field names seen valid, so the regex runs once per name, not per request; bounded
+# because names come from configuration (custom headers) as well as from code.
+_VALID_NAMES: set[str] = set()
+_VALID_NAMES_LIMIT = 512
 
 
 class TransportError(Exception):
@@ -133,15 +156,8 @@ class HttpClient:
     # ------------------------------------------------------------ one hop
     def _once(self, method: str, url: str, body: bytes | None, headers: dict[str, str],
               read_timeout: float, max_bytes: int | None, pool: str) -> Response:
-        parts = urlsplit(url)
-        scheme = parts.scheme.lower()
-        if scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"not an http(s) URL: {url!r}")
-        port = parts.port or (443 if scheme == "https" else 80)
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        if not _PLAIN_TARGET(target):
-            target = urllib3.util.parse_url(url).request_uri
-        client = self._client((scheme, parts.hostname, port, read_timeout, pool))
+        scheme, host, port, target = _route(url)
+        client = self._client((scheme, host, port, read_timeout, pool))
         try:
             response = client.request(method, target, body=body or b"", headers=headers)
             try:
@@ -161,13 +177,147 @@ class HttpClient:
         client = self._clients.get(key)
         if client is None:
             scheme, host, port, read_timeout, _ = key
-            client = HTTPClient(host, port, ssl=scheme == "https",
+            client = _LeanHTTPClient(host, port, ssl=scheme == "https",
                                 connection_timeout=self.connect_timeout,
                                 network_timeout=read_timeout, concurrency=self.pool_size,
                                 headers={"User-Agent": self.user_agent})
             _report_connect_failures(client)
             self._clients[key] = client
         return client
+
+
+@functools.lru_cache(maxsize=1024)
+def _route(url: str) -> tuple[str, str, int, str]:
+    """(scheme, host, port, request target) of a URL. Cached: a controller sends to
+    a handful of URLs over and over, and splitting one is ~5 µs of Python per request.
+    A ValueError is not cached (lru_cache keeps only returned values)."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"not an http(s) URL: {url!r}")
+    port = parts.port or (443 if scheme == "https" else 80)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    if not _PLAIN_TARGET(target):
+        target = urllib3.util.parse_url(url).request_uri
+    return scheme, parts.hostname, port, target
+
+
+class _LeanHTTPClient(HTTPClient):
+    """geventhttpclient's HTTPClient with a cheaper path for the requests we send.
+
+    The library's ``request`` merges the headers into its case-insensitive ``Headers``
+    twice (once to decide on chunking and ``Expect``, once in ``_build_request``) and
+    runs two regexes per header line; that was most of its Python time per callback
+    (issue 16). Our requests are the plain case: HTTP/1.1 without proxy, the body
+    given as bytes, str header values, no ``Transfer-Encoding`` or ``Expect``. For
+    those the head is built here with one plain-dict merge and one regex for all
+    values; the bytes on the wire are the library's (tests/engine/
+    test_http_request_head.py compares them with ``_build_request``). Anything
+    else, and anything that fails validation, goes to ``HTTPClient.request``, which
+    builds, checks and raises exactly as before."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # lowercased name -> (name as given, value): the library's merge order, where
+        # a later header of the same name replaces the value (and spelling) in place
+        defaults = list(self.default_headers.items())
+        self._default_fields: dict[str, tuple[str, str]] | None = {
+            name.lower(): (name, value) for name, value in defaults}
+        if len(self._default_fields) != len(defaults) or self.use_proxy \
+                or self.version != self.HTTP_11:
+            self._default_fields = None  # a multi-line default or a proxy: library only
+        # the Host field the library adds when the caller gives none: brackets for an
+        # IPv6 literal, and the port unless it is 80 or 443 (whatever the scheme)
+        host = self.host
+        if ":" in host and host[0] != "[" and host[-1] != "]":
+            host = f"[{host}]"
+        self._host_field = host if self.port in (80, 443) else f"{host}:{self.port}"
+
+    def request(self, method: str, request_uri: str, body: Any = b"",
+                headers: Any = None) -> HTTPSocketPoolResponse:
+        method = method.upper()
+        head = self.plain_head(method, request_uri, body, headers)
+        if head is None:
+            return super().request(method, request_uri, body=body, headers=headers)
+        return self._send(method, head + body if body else head)
+
+    def plain_head(self, method: str, request_uri: str, body: Any,
+                   headers: Mapping[str, Any] | None) -> bytes | None:
+        """The request head as the library would send it, or None when this is not
+        the plain case or something is invalid (the library then decides)."""
+        fields = self._default_fields
+        if fields is None or type(body) is not bytes or not _TOKEN(method) \
+                or not _ORIGIN_TARGET(request_uri):
+            return None
+        fields = fields.copy()
+        if headers:
+            for name, value in headers.items():
+                if type(name) is not str or type(value) is not str:
+                    return None  # lists (several lines), numbers: the library's job
+                fields[name.lower()] = (name, value)
+        if "transfer-encoding" in fields or "expect" in fields:
+            return None  # chunking or 100-continue: the library's send path
+        if "host" not in fields:
+            fields["host"] = ("Host", self._host_field)
+        if "content-length" not in fields:
+            if body:
+                fields["content-length"] = ("Content-Length", str(len(body)))
+            elif method in _BODY_METHODS:
+                fields["content-length"] = ("Content-Length", "0")
+        lines = fields.values()
+        for name, _ in lines:
+            if name not in _VALID_NAMES:
+                if not _TOKEN(name):
+                    return None
+                if len(_VALID_NAMES) < _VALID_NAMES_LIMIT:
+                    _VALID_NAMES.add(name)
+        # a tab is allowed inside a value, so the joined string passes iff each does
+        if not _FIELD_VALUES("\t".join([value for _, value in lines])):
+            return None
+        head = "".join([f"{name}: {value}\r\n" for name, value in lines])
+        # latin-1 like the library (and http.client); a target outside it raises
+        # UnicodeEncodeError here, before a connection is taken from the pool
+        return f"{method} {request_uri} HTTP/1.1\r\n{head}\r\n".encode("latin-1")
+
+    def _send(self, method: str, data: bytes) -> HTTPSocketPoolResponse:
+        """Send head and body in one write and read the answer's head, on a pooled
+        connection. A request that may have reached the application is sent again
+        only if its method is idempotent (a POST never is)."""
+        pool = self._connection_pool
+        attempts_left = pool.size + 1  # every pooled connection may have gone stale
+        while True:
+            sock = pool.get_socket()  # skips idle connections the peer closed
+            try:
+                sock.sendall(data)
+            except OSError as exc:
+                if exc.errno not in (errno.ECONNRESET, errno.EPIPE):
+                    pool.release_socket(sock)
+                    raise
+                # the application may have answered (say 413) and closed before
+                # reading it all: hand that answer back rather than the reset
+                try:
+                    return self._answer(sock, method)
+                except (OSError, HTTPParseError):
+                    if attempts_left and method in _IDEMPOTENT:
+                        attempts_left -= 1
+                        continue
+                    raise
+            except BaseException:  # a gevent.Timeout or kill mid-write: free the slot
+                pool.release_socket(sock)
+                raise
+            try:
+                return self._answer(sock, method)
+            except HTTPConnectionClosed:  # closed without a byte of answer
+                if attempts_left and method in _IDEMPOTENT:
+                    attempts_left -= 1
+                    continue
+                raise
+
+    def _answer(self, sock: Any, method: str) -> HTTPSocketPoolResponse:
+        # reads up to the end of the head; gives the socket back to the pool (or
+        # closes it) itself, on success and on error
+        return HTTPSocketPoolResponse(sock, self._connection_pool, block_size=self.block_size,
+                                      method=method, headers_type=self.headers_type)
 
 
 def _credentials_to_header(url: str, headers: dict[str, str]) -> tuple[str, dict[str, str]]:
