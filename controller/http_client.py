@@ -134,8 +134,10 @@ class HttpClient:
         for _ in range(max_redirects + 1):
             response = self._once(method, url, body, sent_headers, read_timeout, max_bytes,
                                   pool)
+            if response.status not in REDIRECT_STATUSES:
+                return response  # before the lookup: a missing header costs a KeyError
             location = response.headers.get("Location")
-            if response.status not in REDIRECT_STATUSES or not location:
+            if not location:
                 return response
             target = urljoin(url, location if isinstance(location, str) else location[0])
             if response.status == 303:  # RFC 9110 §15.4.4: GET, and the body is gone
