@@ -224,3 +224,35 @@ def test_a_named_pool_does_not_wait_for_another_pools_connections():
         http.close()
         server.stop()
     assert finished == ["/answer", "/slow", "/next-callback"]
+
+
+@pytest.mark.parametrize(("method", "sent_times"), [("POST", 1), ("GET", 2)])
+def test_a_post_closed_on_without_an_answer_is_never_sent_again(method, sent_times):
+    """The application reads the request and closes without answering once: the POST
+    may have been acted on, so it is a RequestFailed and not sent again (RFC 9110
+    §9.2.2); an idempotent GET is sent again on a new connection and answered."""
+    seen: list[bytes] = []
+
+    def handle(sock, _address):
+        seen.append(sock.recv(65536))
+        if len(seen) > 1:
+            sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        sock.close()
+
+    server = StreamServer(("127.0.0.1", 0), handle)
+    server.start()
+    http = HttpClient(connect_timeout=2, pool_size=1, user_agent="t")
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/x"
+        if method == "POST":
+            with pytest.raises(RequestFailed) as caught:
+                http.request(method, url, body=b"a=1", read_timeout=2)
+            assert not caught.value.timed_out
+        else:
+            assert http.request(method, url, read_timeout=2).body == b"ok"
+        gevent.sleep(0.1)  # a re-sent request would have arrived by now
+    finally:
+        http.close()
+        server.stop(timeout=0)
+    assert len(seen) == sent_times
+    assert all(data.startswith(method.encode() + b" /x ") for data in seen)
