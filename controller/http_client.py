@@ -21,8 +21,12 @@ What the webhooks layer relies on (``controller.webhooks``):
   answer is returned (the caller reports the loop).
 
 A pooled connection the application closed while idle is noticed before reuse
-(geventhttpclient checks it is not readable), and a POST is never re-sent by the
-library once written (RFC 9110 §9.2.2), so "may have arrived" stays true.
+(geventhttpclient's pool checks it is not readable), and a POST is never re-sent once
+written (RFC 9110 §9.2.2; ``_LeanHTTPClient._send`` and the library's own path alike),
+so "may have arrived" stays true.
+
+The request head of the common case is built here rather than by geventhttpclient,
+byte for byte the same but with a fraction of its Python work (``_LeanHTTPClient``).
 """
 
 from __future__ import annotations
