@@ -11,7 +11,6 @@ covers a timestamp is fresh on a retry.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -22,7 +21,7 @@ from controller.dialects.base import Payload
 from controller.model import HttpMethod, Webhook
 from controller.outbox import Delivery
 from controller.signing import SIGNATURE_HEADER, sign
-from controller.webhooks import JSON, Signer, Webhooks, auth_headers
+from controller.webhooks import JSON, Signer, Webhooks, auth_headers, compact_json
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +44,6 @@ def dialect_signers(settings: Any) -> dict[str, Signer]:
     return {name: signer_for(dialects.get(name)) for name in dialects.names()}
 
 
-# json.dumps with separators= builds a new encoder at every call; one, made once (the
-# same text: JSONEncoder's defaults are json.dumps's).
-_compact_json = json.JSONEncoder(separators=(",", ":")).encode
-
 
 def delivery_for(hook: Webhook, payload: Payload, lane: str, dialect: str,
                  recovered: bool = False) -> Delivery:
@@ -63,7 +58,7 @@ def delivery_for(hook: Webhook, payload: Payload, lane: str, dialect: str,
     # A GET has no body: its fields travel as query parameters, whatever the face's POSTs
     # carry (Bandwidth's conferenceEventMethod=GET, for one).
     if payload.json and hook.method is not HttpMethod.GET:
-        return Delivery(body=_compact_json(payload.fields).encode(),
+        return Delivery(body=compact_json(payload.fields).encode(),
                         content_type=JSON, **common)
     return Delivery(form={k: str(v) for k, v in payload.fields.items()}, **common)
 

@@ -267,10 +267,9 @@ class Recovery:
         if entry is None:
             return
         if event.name == "CHANNEL_HANGUP_COMPLETE":
-            if self._owned(uuid) or self.taken_elsewhere(uuid):
-                self.unwatch(uuid)
-                return  # its session reports it
             self.unwatch(uuid)
+            if self._owned(uuid) or self.taken_elsewhere(uuid):
+                return  # its session reports it
             self.report_end(entry, event.get("Hangup-Cause", "") or CAUSE_ENDED_UNSEEN,
                             left_at=self._left_at.pop(uuid, 0) or event.timestamp_us,
                             ended_at=event.timestamp_us)

@@ -109,8 +109,9 @@ class _NotSent(Exception):
     """Internal: the request provably never reached the application."""
 
 
-# json.dumps with separators= builds a new encoder at every call; one, made once.
-_compact_json = json.JSONEncoder(separators=(",", ":")).encode
+# json.dumps with separators= builds a new encoder at every call; one, made once (the
+# same text: JSONEncoder's defaults are json.dumps's). Also notify's.
+compact_json = json.JSONEncoder(separators=(",", ":")).encode
 
 # What quote_plus leaves as it is: most callback names and values (ids, numbers, UUIDs).
 _UNQUOTED = re.compile(r"[A-Za-z0-9_.~-]*").fullmatch
@@ -290,7 +291,7 @@ class Webhooks:
         form: dict[str, str] | None = None
         body: bytes | None = None
         if as_json:
-            body = _compact_json(params).encode()
+            body = compact_json(params).encode()
         else:
             form = {k: str(v) for k, v in params.items()}
         timeout = getattr(hook, "timeout", None) or self.settings.fetch_timeout

@@ -209,6 +209,11 @@ class Event:
             if at < 0:
                 return None
             start = at + len(prefix) + 1
+        return self._value_at(start)
+
+    def _value_at(self, start: int) -> str:
+        """The value that starts at ``start`` of the header block, up to its line end."""
+        text = self._text
         end = text.find("\n", start)
         value = text[start:] if end < 0 else text[start:end]
         return percent_decode(value) if self._encoded and "%" in value else value
@@ -254,9 +259,7 @@ class Event:
             start = len(prefix)
         else:
             return default
-        end = text.find("\n", start)
-        value = text[start:] if end < 0 else text[start:end]
-        return percent_decode(value) if self._encoded and "%" in value else value
+        return self._value_at(start)
 
     @property
     def name(self) -> str:
