@@ -222,6 +222,12 @@ def run_forever(settings: Settings) -> int:
     # members joined (bench capacity; 3.9 of 20 s, 8 full collections), ~6 % with these
     # (1.0 of 17 s, 3 full ones), CPU per setup 5.4 -> 4.8 ms, RSS per member unchanged.
     gc.set_threshold(*GC_THRESHOLDS)
+    # Greenlets need not record who spawned them: each spawn walked ten frames for the
+    # spawning stack (a lane greenlet per callback, several per call) and every greenlet
+    # kept them; only gevent's debugging dumps read them. Callgrind, 60 joins and 300
+    # digit callbacks: -1.6 % instructions per join, -1.9 % per callback, -8.7 % per
+    # hang-up (issue 16).
+    gevent.config.track_greenlet_tree = False
     gevent.signal_handler(signal.SIGTERM, service.stop)
     gevent.signal_handler(signal.SIGINT, service.stop)
     service.stopped.wait()

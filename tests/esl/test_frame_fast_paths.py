@@ -9,7 +9,7 @@ import io
 import pytest
 from esl.fakefs import api_response, command_reply, plain_event
 
-from controller.esl.protocol import SafeProtocolMixin
+from controller.esl.protocol import SafeProtocolMixin, has_line_without_colon
 
 
 class Reader(SafeProtocolMixin):
@@ -149,3 +149,17 @@ def _edited(old: bytes, new: bytes) -> bytes:
 def test_connect_replies_of_other_shapes_give_what_the_generic_parse_gives(frame):
     fast, generic = _both_or_errors(frame())
     assert fast == generic
+
+
+
+@pytest.mark.parametrize(("head", "expected"), [
+    (b"Event-Name: CHANNEL_DATA\nContent-Type: command/reply\n", False),
+    (b"Event-Name CHANNEL_DATA\nContent-Type: command/reply\n", True),  # the first line
+    (b"Event-Name: CHANNEL_DATA\nContent-Type command/reply\n", True),  # the last line
+    (b"A: 1\nB 2\nC: 3\n", True),  # one in the middle
+    (b"A: 1\n\nC: 3\n", True),  # an empty line
+    (b"A:\n:\nB:C:D\n", False),  # a colon anywhere will do
+    (b"Name: a%3Ab\n", False),
+])
+def test_a_line_without_colon_is_seen_wherever_it_is(head, expected):
+    assert has_line_without_colon(head) is expected
