@@ -371,6 +371,11 @@ class SafeProtocolMixin:
                 raise
         try:
             with gevent.Timeout(timeout):
+                # FreeSWITCH answers in order, and a lost connection fails them all: once
+                # the last reply is in so are the others. Waiting for each in turn woke
+                # this greenlet once per reply read in a separate socket read (the 16
+                # replies of a call's event set-up come in 16 writes).
+                waiting[-1].get()
                 return [result.get() for result in waiting]
         except gevent.Timeout:
             raise EslTimeout(f"no reply within {timeout} s") from None
