@@ -64,7 +64,8 @@ _PLAIN_TARGET = re.compile(r"/[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*").fullmatch
 # names are tokens; §5.5: a field value has no CR, LF or other control character;
 # RFC 9112 §3.2: origin-form target, no whitespace or controls). Whatever fails
 # here goes down the library's own path, which raises its ValueError.
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+").fullmatch
+_TOKEN_CHARS = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"  # RFC 9110 §5.6.2 token (the answer's names too)
+_TOKEN = re.compile(_TOKEN_CHARS).fullmatch
 _FIELD_VALUES = re.compile(r"[\t\x20-\x7e\x80-\xff]*").fullmatch  # tab-joined values
 _ORIGIN_TARGET = re.compile(r"/(?!/)[^\x00-\x20\x7f]*").fullmatch
 # RFC 9110 §9.2.1 / §9.2.2: only these may be sent again after a send may have landed.
@@ -85,7 +86,7 @@ _LEAN_PEEK = 16384  # a callback's answer is a few hundred bytes
 _LEAN_MAX_BODY = 65536  # larger bodies (a downloaded sound) stay with the library
 _LEAN_STATUS_LINE = re.compile(rb"HTTP/1\.1 ([2-5][0-9][0-9]) [\x20-\x7e]*").fullmatch
 _LEAN_FIELD_LINE = re.compile(
-    rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+):(?:[ \t]*([\x21-\x7e](?:[\x20-\x7e\t]*[\x21-\x7e])?))?"
+    b"(" + _TOKEN_CHARS.encode() + rb"):(?:[ \t]*([\x21-\x7e](?:[\x20-\x7e\t]*[\x21-\x7e])?))?"
 ).fullmatch
 
 
@@ -336,8 +337,8 @@ class _LeanHTTPClient(HTTPClient):
                 raise
 
     def _answer(self, sock: Any, method: str, lean: bool = True) -> Any:
-        # reads up to the end of the head; gives the socket back to the pool (or
-        # closes it) itself, on success and on error
+        # reads up to the end of the head (the lean path: the whole answer); gives the
+        # socket back to the pool (or closes it) itself, on success and on error
         if lean and not self.ssl and method != "HEAD":
             answer = self._lean_answer(sock)
             if answer is not None:

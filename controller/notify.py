@@ -44,7 +44,6 @@ def dialect_signers(settings: Any) -> dict[str, Signer]:
     return {name: signer_for(dialects.get(name)) for name in dialects.names()}
 
 
-
 def delivery_for(hook: Webhook, payload: Payload, lane: str, dialect: str,
                  recovered: bool = False) -> Delivery:
     """The stored form of one webhook request."""
